@@ -1,0 +1,64 @@
+"""The command group and the one error boundary that maps errors to messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from certgov import __version__
+from certgov.errors import EXIT_INTERRUPTED, CertgovError, DeclarationError
+
+
+class CertgovGroup(click.Group):
+    """A click group whose `main` is the one place that turns errors into text and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except CertgovError as exc:
+            report_error(exc, debug=debug)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def report_error(exc: CertgovError, *, debug: bool) -> None:
+    """Print `error: <message>` and, where known, `  at path:line:col` lines."""
+    click.echo(f"error: {exc.message}", err=True)
+    if isinstance(exc, DeclarationError):
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+    elif exc.position is not None:
+        click.echo(f"  at {exc.position}", err=True)
+    if debug:
+        click.echo("".join(traceback.format_exception(exc)), err=True)
+
+
+@click.group(cls=CertgovGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="certgov")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Service accounts and certificate policies of the Zaita CLM, as code."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register() -> None:
+    # Commands live in their own modules; importing them here keeps this module thin.
+    from certgov.cli import commands
+
+    commands.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(standalone_mode=True) or 0)

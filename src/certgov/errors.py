@@ -1,0 +1,148 @@
+"""Every error certgov raises on purpose, under one root.
+
+    CertgovError                      exit 1 unless a subclass says otherwise
+    ├── DeclarationError              bad declarations: carries every Problem found, each with a position
+    ├── UsageError                    a command was called with options that cannot work together
+    ├── ApiError                      the CLM API answered with the contract's error envelope
+    │   ├── AuthenticationError       login or session refused (exit 3)
+    │   ├── ScopeError                403 INSUFFICIENT_SCOPE
+    │   ├── NotFoundError             404 on an object
+    │   ├── ExtensionMissingError     404 on an [extension] path: the server lacks the feature
+    │   ├── ConflictError             409
+    │   └── PreconditionFailedError   412: changed by someone else
+    └── ConnectionFailedError         the API cannot be reached (exit 3)
+
+The CLI boundary (certgov.cli) is the only place that turns these into text and exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where a node sits in a file: 1-based line and column."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, at one place, about one field."""
+
+    position: Position | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}{what}{self.message}"
+
+
+class CertgovError(Exception):
+    """Root of every error certgov raises on purpose."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, position: Position | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+
+class UsageError(CertgovError):
+    """Options or arguments that cannot work together."""
+
+
+class DeclarationError(CertgovError):
+    """The declarations are invalid; `problems` lists all of them, sorted by position."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = sorted(
+            problems, key=lambda p: (p.position or Position(""), p.field, p.message)
+        )
+        n = len(self.problems)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the declarations")
+
+
+class ConnectionFailedError(CertgovError):
+    """The API could not be reached."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class ApiError(CertgovError):
+    """The API refused a call with the contract's error envelope."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        details: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.details = details
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ApiError):
+    """Login or session refused; the message says what to fix."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class ScopeError(ApiError):
+    """The account's scopes do not cover the call."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class NotFoundError(ApiError):
+    """No object with that id."""
+
+
+class ExtensionMissingError(ApiError):
+    """A 404 on an [extension] path: this server does not offer the feature."""
+
+
+class ConflictError(ApiError):
+    """A duplicate name, or an Idempotency-Key reused with another body."""
+
+
+class PreconditionFailedError(ApiError):
+    """If-Match did not match: the object changed since it was read."""
+
+
+@dataclass
+class ProblemCollector:
+    """Collects problems so that validation reports all of them at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, position: Position | None, field_path: str, message: str) -> None:
+        self.problems.append(Problem(position, field_path, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise DeclarationError(self.problems)

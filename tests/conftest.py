@@ -1,0 +1,60 @@
+"""Suite-wide fixtures: the golden-file switch and a throwaway PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the expected outputs of golden tests instead of comparing them",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def _postgres_base_url() -> str | None:
+    return os.environ.get("CERTGOV_TEST_POSTGRES") or None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for one test, dropped afterwards.
+
+    Skips when CERTGOV_TEST_POSTGRES is unset or the server does not answer, unless
+    CERTGOV_REQUIRE_POSTGRES=1 (set by .ci/run where PostgreSQL runs), which turns that into a
+    failure.
+    """
+    base = _postgres_base_url()
+    required = os.environ.get("CERTGOV_REQUIRE_POSTGRES") == "1"
+    if base is None:
+        if required:
+            pytest.fail("CERTGOV_REQUIRE_POSTGRES=1 but CERTGOV_TEST_POSTGRES is unset")
+        pytest.skip("CERTGOV_TEST_POSTGRES is not set")
+    psycopg = pytest.importorskip("psycopg")
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    url = sqlalchemy.engine.make_url(base)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"certgov_test_{uuid.uuid4().hex[:16]}"
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if required:
+            pytest.fail(f"PostgreSQL is required here but did not answer: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
