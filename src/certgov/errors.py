@@ -10,7 +10,9 @@
     │   ├── ExtensionMissingError     404 on an [extension] path: the server lacks the feature
     │   ├── ConflictError             409
     │   └── PreconditionFailedError   412: changed by someone else
-    └── ConnectionFailedError         the API cannot be reached (exit 3)
+    ├── ConnectionFailedError         the API cannot be reached (exit 3)
+    └── SecretStoreError              a secret store failed a read or write; never holds the secret
+        └── SecretStoreConflictError  someone else wrote the record meanwhile (check-and-set)
 
 The CLI boundary (certgov.cli) is the only place that turns these into text and exit codes.
 """
@@ -132,6 +134,21 @@ class ConflictError(ApiError):
 
 class PreconditionFailedError(ApiError):
     """If-Match did not match: the object changed since it was read."""
+
+
+class SecretStoreError(CertgovError):
+    """A secret store failed; `retryable` says if trying again can help. Never holds the secret."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SecretStoreConflictError(SecretStoreError):
+    """Another writer changed the record between our read and our write (check-and-set)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 @dataclass
