@@ -1,7 +1,7 @@
 """Every error certgov raises on purpose, under one root.
 
     CertgovError                      exit 1 unless a subclass says otherwise
-    ├── DeclarationError              bad declarations: carries every Problem found, each with a position
+    ├── DeclarationError              bad declarations: every Problem found, each with a position
     ├── UsageError                    a command was called with options that cannot work together
     ├── ApiError                      the CLM API answered with the contract's error envelope
     │   ├── AuthenticationError       login or session refused (exit 3)
@@ -9,7 +9,10 @@
     │   ├── NotFoundError             404 on an object
     │   ├── ExtensionMissingError     404 on an [extension] path: the server lacks the feature
     │   ├── ConflictError             409
-    │   └── PreconditionFailedError   412: changed by someone else
+    │   ├── PreconditionFailedError   412: changed by someone else
+    │   ├── InvalidRequestError       422 VALIDATION_ERROR: `details` names each field
+    │   ├── PolicyViolationError      422 POLICY_VIOLATION: enabled policies block a request
+    │   └── RateLimitedError          429 after the retries ran out
     ├── ConnectionFailedError         the API cannot be reached (exit 3)
     └── SecretStoreError              a secret store failed a read or write; never holds the secret
         └── SecretStoreConflictError  someone else wrote the record meanwhile (check-and-set)
@@ -134,6 +137,18 @@ class ConflictError(ApiError):
 
 class PreconditionFailedError(ApiError):
     """If-Match did not match: the object changed since it was read."""
+
+
+class InvalidRequestError(ApiError):
+    """422 VALIDATION_ERROR: the server refused the body; `details` names each field."""
+
+
+class PolicyViolationError(ApiError):
+    """422 POLICY_VIOLATION: the enabled policies block a certificate request."""
+
+
+class RateLimitedError(ApiError):
+    """429 that outlasted the retries; `retry_after` says when to try again."""
 
 
 class SecretStoreError(CertgovError):

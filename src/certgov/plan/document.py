@@ -1,0 +1,101 @@
+"""The plan document: the one JSON form of a plan that renderers read and apply executes.
+
+Layout (see docs/plan-format.md and schemas/plan.json):
+
+    {"format_version": "1", "certgov_version", "created_at", "server",
+     "source": {"path", "git_commit", "digest"},
+     "summary": {...counts...}, "changes": [...], "unmanaged": [...], "ignored": [...],
+     "warnings": [...], "fingerprint": "sha256:..."}
+
+The fingerprint is the sha256 of the canonical JSON of everything but itself and `created_at`,
+so two plans of the same changes from the same sources have the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from certgov import __version__
+from certgov.errors import CertgovError, Position
+from certgov.plan.model import Plan, digest
+
+FORMAT_VERSION = "1"
+_UNFINGERPRINTED = ("fingerprint", "created_at")
+
+
+class PlanFileError(CertgovError):
+    """A plan file that cannot be used: unreadable, malformed or edited by hand."""
+
+
+def fingerprint(document: Mapping[str, Any]) -> str:
+    return digest({k: v for k, v in document.items() if k not in _UNFINGERPRINTED})
+
+
+def build_document(
+    plan: Plan,
+    *,
+    server: str | None,
+    source: Mapping[str, Any],
+    created_at: str,
+    extra_warnings: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The plan document for `plan`, fingerprinted."""
+    document: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "certgov_version": __version__,
+        "created_at": created_at,
+        "server": server,
+        "source": dict(source),
+        "summary": plan.summary(),
+        "changes": [c.to_json() for c in plan.changes],
+        "unmanaged": list(plan.unmanaged),
+        "ignored": list(plan.ignored),
+        "warnings": [*plan.warnings, *extra_warnings],
+    }
+    document["fingerprint"] = fingerprint(document)
+    return document
+
+
+def refingerprint(document: dict[str, Any]) -> dict[str, Any]:
+    """Recompute the fingerprint after a step that adds to the document (e.g. test results)."""
+    document["fingerprint"] = fingerprint(document)
+    return document
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def load_plan_file(path: str | Path) -> dict[str, Any]:
+    """Read a plan file and refuse one that is malformed or whose fingerprint does not match."""
+    where = Position(str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"cannot read plan file: {exc}", position=where) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"plan file is not valid JSON: {exc.msg}",
+            position=Position(str(path), exc.lineno, exc.colno),
+        ) from None
+    if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
+        raise PlanFileError(
+            f"not a certgov plan document of format_version {FORMAT_VERSION!r}", position=where
+        )
+    from certgov.plan.schema import plan_schema_problems
+
+    problems = plan_schema_problems(document)
+    if problems:
+        raise PlanFileError("malformed plan file: " + "; ".join(problems), position=where)
+    if document.get("fingerprint") != fingerprint(document):
+        raise PlanFileError(
+            "the plan file's fingerprint does not match its content: it was edited after "
+            "`certgov plan` wrote it; make a new plan",
+            position=where,
+        )
+    return document

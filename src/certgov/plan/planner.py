@@ -1,0 +1,323 @@
+"""The pure planner: `plan(desired, live, facts, options) -> Plan`.
+
+No network, no clock, no printing: the time, the secret store's records and any audit-derived
+facts arrive in `facts`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from certgov.errors import CertgovError
+from certgov.plan.model import (
+    Action,
+    Change,
+    DiffEntry,
+    Facts,
+    Plan,
+    PlanOptions,
+    digest,
+)
+from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
+
+
+class UnsafePlanError(CertgovError):
+    """The plan would delete or disable too large a share of a kind's managed objects."""
+
+
+_DEEPDIFF_PATH = re.compile(r"\[('(?:[^'\\]|\\.)*'|\d+)\]")
+
+
+def _split_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for token in _DEEPDIFF_PATH.findall(path):
+        parts.append(token[1:-1] if token.startswith("'") else int(token))
+    return parts
+
+
+def _format_path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _lookup(value: Any, parts: list[str | int]) -> Any:
+    for part in parts:
+        value = value[part]
+    return value
+
+
+_MISSING = object()
+
+
+def _lookup_or_missing(value: Any, parts: list[str | int]) -> Any:
+    try:
+        return _lookup(value, parts)
+    except (KeyError, IndexError, TypeError):
+        return _MISSING
+
+
+def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[DiffEntry, ...]:
+    """Each changed path with its before and after value.
+
+    Lists of plain values (scopes, allowlists, domains) are shown whole; lists of objects
+    (rules) item by item.
+    """
+    dd = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
+    paths: set[tuple[str | int, ...]] = set()
+    for level in (leaf for leaves in dd.values() for leaf in leaves):
+        parts = _split_path(level.path())
+        # Collapse into the nearest list of scalars: its order is normalised, show it whole.
+        for i in range(len(parts)):
+            container = _lookup_or_missing(after, parts[:i])
+            if container is _MISSING:
+                container = _lookup_or_missing(before, parts[:i])
+            if isinstance(container, list) and not any(isinstance(x, dict) for x in container):
+                parts = parts[:i]
+                break
+        paths.add(tuple(parts))
+    entries = []
+    for parts_t in sorted(paths, key=lambda p: [str(x) for x in p]):
+        b = _lookup_or_missing(before, list(parts_t))
+        a = _lookup_or_missing(after, list(parts_t))
+        entries.append(
+            DiffEntry(
+                _format_path(parts_t),
+                None if b is _MISSING else b,
+                None if a is _MISSING else a,
+            )
+        )
+    return tuple(entries)
+
+
+def _matches(name: str, globs: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+def _observed(live: Resource) -> dict[str, Any]:
+    return {"id": live.meta.get("id"), "etag": live.meta.get("etag"), "digest": digest(live.spec)}
+
+
+def _source(desired: Resource) -> dict[str, Any] | None:
+    src = desired.meta.get("source")
+    return dict(src) if src else None
+
+
+def _secret_target(desired: Resource) -> dict[str, Any] | None:
+    secret = desired.meta.get("secret")
+    if not secret:
+        return None
+    return {"store": secret["store"], "path": secret["path"]}
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> str | None:
+    secret = desired.meta.get("secret")
+    if not secret:
+        return None
+    name = desired.name
+    live_created = live.meta.get("secret_created_at")
+    if name in facts.store_records:
+        record = facts.store_records[name]
+        if record is None:
+            return f"the store {secret['store']} has no record at {secret['path']}"
+        if record.client_id != live.meta.get("client_id") or (
+            record.secret_created_at != live_created
+        ):
+            return f"the record at {secret['store']}:{secret['path']} does not match the account"
+    rotate_after = secret.get("rotate_after_seconds")
+    created = _parse_time(live_created)
+    if rotate_after and created is not None:
+        age = facts.now - created
+        if age >= timedelta(seconds=rotate_after):
+            return f"secret is {age.days} days old; rotate_after is {rotate_after // 86400} days"
+    return None
+
+
+def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Change]:
+    changes: list[Change] = []
+    common: dict[str, Any] = {
+        "kind": desired.kind,
+        "name": desired.name,
+        "observed": _observed(live),
+        "source": _source(desired),
+    }
+    renamed = desired.name != live.name
+    if desired.spec != live.spec:
+        diff = field_diff(live.spec, desired.spec)
+        only_enabled = [d.path for d in diff] == ["enabled"]
+        if renamed:
+            changes.append(
+                Change(
+                    "rename",
+                    before=live.spec,
+                    after=desired.spec,
+                    diff=diff,
+                    reason=f"previously named {live.name!r}",
+                    **common,
+                )
+            )
+        elif only_enabled:
+            action: Action = "enable" if desired.spec["enabled"] else "disable"
+            changes.append(
+                Change(action, before=live.spec, after=desired.spec, diff=diff, **common)
+            )
+        else:
+            changes.append(
+                Change("update", before=live.spec, after=desired.spec, diff=diff, **common)
+            )
+    if desired.kind == SERVICE_ACCOUNT:
+        reason = _rotation_reason(desired, live, facts)
+        if reason is not None:
+            changes.append(
+                Change(
+                    "rotate",
+                    before=None,
+                    after=None,
+                    reason=reason,
+                    secret=_secret_target(desired),
+                    **common,
+                )
+            )
+    return changes
+
+
+def _plan_create(desired: Resource) -> Change:
+    steps: tuple[str, ...] = ()
+    secret = _secret_target(desired)
+    if desired.kind == POLICY:
+        n = len(desired.meta.get("tests") or ())
+        proof = f"prove by the dry run ({n} test{'s' if n != 1 else ''})"
+        steps = ("create disabled", proof)
+        if desired.spec["enabled"]:
+            steps += ("enable",)
+    elif desired.kind == SERVICE_ACCOUNT:
+        steps = ("create", "store the generated secret") if secret else ("create",)
+        if not desired.spec["enabled"]:
+            steps += ("disable",)
+    return Change(
+        "create",
+        desired.kind,
+        desired.name,
+        before=None,
+        after=desired.spec,
+        source=_source(desired),
+        secret=secret,
+        steps=steps,
+    )
+
+
+def _plan_unmanaged(live: Resource, prune: Any) -> Change | None:
+    common: dict[str, Any] = {"kind": live.kind, "name": live.name, "observed": _observed(live)}
+    enabled = bool(live.spec.get("enabled"))
+    if prune == "delete":
+        if live.kind == SERVICE_ACCOUNT and enabled:
+            return Change(
+                "disable",
+                before=live.spec,
+                after={**live.spec, "enabled": False},
+                diff=(DiffEntry("enabled", True, False),),
+                reason="not declared; accounts are disabled before a later plan deletes them",
+                **common,
+            )
+        return Change("delete", before=live.spec, after=None, reason="not declared", **common)
+    if prune == "disable" and enabled:
+        return Change(
+            "disable",
+            before=live.spec,
+            after={**live.spec, "enabled": False},
+            diff=(DiffEntry("enabled", True, False),),
+            reason="not declared",
+            **common,
+        )
+    return None
+
+
+def _check_safety(changes: list[Change], live: State, options: PlanOptions) -> None:
+    if options.allow_mass_change:
+        return
+    problems = []
+    for kind in KINDS:
+        ignore = options.kind(kind).ignore
+        managed = [r for r in live.of_kind(kind) if not _matches(r.name, ignore)]
+        removing = {c.name for c in changes if c.kind == kind and c.action in ("disable", "delete")}
+        if len(managed) >= options.min_objects and removing:
+            fraction = len(removing) / len(managed)
+            if fraction > options.max_changes_fraction:
+                problems.append(
+                    f"{len(removing)} of {len(managed)} {kind} objects "
+                    f"({fraction:.0%}) would be disabled or deleted, more than the "
+                    f"{options.max_changes_fraction:.0%} allowed by safety.max_changes_fraction"
+                )
+    if problems:
+        raise UnsafePlanError(
+            "refusing a mass change: "
+            + "; ".join(problems)
+            + ". Check the declarations and the manage.prune settings; if this is intended, "
+            "run again with --allow-mass-change."
+        )
+
+
+def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Plan:
+    """Diff desired against live and decide every change; raises UnsafePlanError."""
+    changes: list[Change] = []
+    unchanged = 0
+    ignored: list[str] = []
+    unmanaged: list[str] = []
+    for kind in KINDS:
+        kind_opts = options.kind(kind)
+        live_by_name = {r.name: r for r in live.of_kind(kind)}
+        claimed: set[str] = set()
+        for want in desired.of_kind(kind):
+            if _matches(want.name, kind_opts.ignore):
+                ignored.append(want.address)
+                continue
+            have = live_by_name.get(want.name)
+            if have is None:
+                for old in want.meta.get("previous_names") or ():
+                    candidate = live_by_name.get(old)
+                    if (
+                        candidate is not None
+                        and old not in claimed
+                        and (desired.get(kind, old) is None)
+                    ):
+                        have = candidate
+                        break
+            if have is None:
+                changes.append(_plan_create(want))
+                continue
+            claimed.add(have.name)
+            found = _plan_existing(want, have, facts)
+            changes.extend(found)
+            if not found:
+                unchanged += 1
+        for name, have in live_by_name.items():
+            if name in claimed or desired.get(kind, name) is not None:
+                continue
+            if _matches(name, kind_opts.ignore):
+                ignored.append(have.address)
+                continue
+            unmanaged.append(have.address)
+            change = _plan_unmanaged(have, kind_opts.prune)
+            if change is not None:
+                changes.append(change)
+    if options.targets:
+        wanted = set(options.targets)
+        changes = [c for c in changes if c.address in wanted]
+    _check_safety(changes, live, options)
+    return Plan(
+        changes=tuple(sorted(changes, key=Change.sort_key)),
+        unchanged=unchanged,
+        ignored=tuple(sorted(ignored)),
+        unmanaged=tuple(sorted(unmanaged)),
+    )

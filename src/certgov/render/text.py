@@ -1,0 +1,114 @@
+"""Terraform-like text view of a plan document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+MARKERS = {
+    "create": "+",
+    "update": "~",
+    "rename": ">",
+    "enable": "~",
+    "disable": "~",
+    "rotate": "~",
+    "promote": "~",
+    "delete": "-",
+}
+COLOURS = {"+": "32", "~": "33", ">": "36", "-": "31"}
+HEADLINES = {
+    "create": "will be created",
+    "update": "will be updated in place",
+    "rename": "will be renamed",
+    "enable": "will be enabled",
+    "disable": "will be disabled",
+    "rotate": "will have its secret rotated",
+    "promote": "will have a rule promoted from soft to hard",
+    "delete": "will be deleted",
+}
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _Writer:
+    def __init__(self, out: TextIO, color: bool) -> None:
+        self.out = out
+        self.color = color
+
+    def line(self, text: str = "", marker: str | None = None) -> None:
+        if self.color and marker in COLOURS:
+            text = f"\x1b[{COLOURS[marker]}m{text}\x1b[0m"
+        self.out.write(text + "\n")
+
+
+def _change(w: _Writer, change: Mapping[str, Any]) -> None:
+    action = change["action"]
+    marker = MARKERS[action]
+    address = change["address"]
+    headline = HEADLINES[action]
+    w.line(f"  # {address} {headline}")
+    if change.get("reason"):
+        w.line(f"  # ({change['reason']})")
+    w.line(f"  {marker} {address}", marker)
+    if action == "create":
+        for key, value in (change.get("after") or {}).items():
+            w.line(f"      + {key}: {_value(value)}", "+")
+    elif action == "delete":
+        for key, value in (change.get("before") or {}).items():
+            w.line(f"      - {key}: {_value(value)}", "-")
+    for entry in change.get("diff") or ():
+        w.line(
+            f"      ~ {entry['path']}: {_value(entry['before'])} → {_value(entry['after'])}", "~"
+        )
+    secret = change.get("secret")
+    if secret and action in ("create", "rotate"):
+        w.line(
+            f"      + client_secret: (sensitive: generated on apply, stored in "
+            f"{secret['store']} at {secret['path']})",
+            "+",
+        )
+    if change.get("steps"):
+        w.line(f"      steps: {' → '.join(change['steps'])}")
+    w.line()
+
+
+def summary_line(summary: Mapping[str, int]) -> str:
+    parts = [
+        f"{summary['create']} to create",
+        f"{summary['update']} to update",
+        f"{summary['delete']} to delete",
+    ]
+    for action in ("rename", "enable", "disable", "rotate", "promote"):
+        if summary[action]:
+            parts.append(f"{summary[action]} to {action}")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def render(document: Mapping[str, Any], out: TextIO, *, color: bool = False) -> None:
+    w = _Writer(out, color)
+    changes = document["changes"]
+    summary = document["summary"]
+    for warning in document.get("warnings") or ():
+        w.line(f"warning: {warning}")
+    if not changes:
+        w.line("No changes. The live tenant matches the declarations.")
+    else:
+        w.line("certgov will perform the following actions:")
+        w.line()
+        for change in changes:
+            _change(w, change)
+        w.line(summary_line(summary))
+    notes = []
+    if summary["unchanged"]:
+        notes.append(f"{summary['unchanged']} unchanged")
+    if summary["unmanaged"]:
+        notes.append(f"{summary['unmanaged']} unmanaged (not declared, left alone unless pruned)")
+    if summary["ignored"]:
+        notes.append(f"{summary['ignored']} ignored")
+    if notes:
+        w.line("(" + ", ".join(notes) + ")")

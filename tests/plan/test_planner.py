@@ -1,0 +1,258 @@
+"""The pure planner, one behaviour per test."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
+from certgov.plan.model import DiffEntry, StoreRecordMeta
+from certgov.state import POLICY, SERVICE_ACCOUNT, State
+from tests.plan.helpers import SECRET, account, policy, with_meta
+
+NOW = Facts(now=datetime(2026, 6, 1, tzinfo=UTC))
+DEFAULT = PlanOptions()
+
+
+def actions(p: object) -> list[tuple[str, str, str]]:
+    return [(c.action, c.kind, c.name) for c in p.changes]  # type: ignore[attr-defined]
+
+
+def test_plan_is_empty_when_desired_equals_live() -> None:
+    desired = State.build([account("ci"), policy("base")])
+    live = State.build([account("ci", live=True), policy("base", live=True)])
+    result = plan(desired, live, NOW, DEFAULT)
+    assert result.changes == ()
+    assert result.unchanged == 2
+    assert result.summary()["unchanged"] == 2
+
+
+def test_plan_creates_missing_objects_with_steps() -> None:
+    desired = State.build([account("ci", meta={"secret": SECRET}), policy("base")])
+    result = plan(desired, State.build([]), NOW, DEFAULT)
+    assert actions(result) == [("create", POLICY, "base"), ("create", SERVICE_ACCOUNT, "ci")]
+    pol, acct = result.changes
+    assert pol.steps == ("create disabled", "prove by the dry run (0 tests)", "enable")
+    assert pol.before is None
+    assert pol.after == desired.get(POLICY, "base").spec
+    assert acct.secret == {"store": "local", "path": "clm/ci"}
+    assert acct.steps == ("create", "store the generated secret")
+
+
+def test_plan_creates_disabled_policy_without_enable_step() -> None:
+    desired = State.build([policy("base", enabled=False)])
+    (change,) = plan(desired, State.build([]), NOW, DEFAULT).changes
+    assert change.steps == ("create disabled", "prove by the dry run (0 tests)")
+
+
+@pytest.mark.parametrize(
+    ("field", "desired_value", "path", "before", "after"),
+    [
+        ("description", "new", "description", "", "new"),
+        ("scopes", ["read", "write"], "scopes", ["read"], ["read", "write"]),
+        ("ip_allowlist", ["10.0.0.0/8"], "ip_allowlist", [], ["10.0.0.0/8"]),
+        (
+            "expires_at",
+            "2027-01-01",
+            "expires_at",
+            None,
+            "2027-01-01T00:00:00+00:00",
+        ),
+    ],
+)
+def test_plan_updates_each_account_field(
+    field: str, desired_value: object, path: str, before: object, after: object
+) -> None:
+    desired = State.build([account("ci", **{field: desired_value})])
+    live = State.build([account("ci", live=True)])
+    (change,) = plan(desired, live, NOW, DEFAULT).changes
+    assert change.action == "update"
+    assert change.diff == (DiffEntry(path, before, after),)
+    assert change.observed is not None
+    assert change.observed["id"] == "uuid-ci"
+    assert change.observed["etag"] == '"uuid-ci-1"'
+
+
+def test_plan_updates_a_rule_item_by_item() -> None:
+    desired = State.build([policy("base", rules=[{"action": "disable_wildcard", "fail": "soft"}])])
+    live = State.build([policy("base", live=True)])
+    (change,) = plan(desired, live, NOW, DEFAULT).changes
+    assert change.action == "update"
+    assert change.diff == (DiffEntry("rules[0].fail", "hard", "soft"),)
+
+
+def test_plan_updates_domains_as_a_whole_list() -> None:
+    desired = State.build(
+        [
+            policy(
+                "base",
+                matching_criteria={
+                    "action": "certificate.generate",
+                    "domains": ["example.com", "*.example.com"],
+                },
+            )
+        ]
+    )
+    live = State.build([policy("base", live=True)])
+    (change,) = plan(desired, live, NOW, DEFAULT).changes
+    assert change.diff == (
+        DiffEntry("matching_criteria.domains", ["example.com"], ["*.example.com", "example.com"]),
+    )
+
+
+def test_plan_enables_and_disables_when_only_enabled_differs() -> None:
+    desired = State.build([account("ci", enabled=False), policy("base", enabled=True)])
+    live = State.build([account("ci", live=True), policy("base", live=True, is_enabled=False)])
+    assert actions(plan(desired, live, NOW, DEFAULT)) == [
+        ("enable", POLICY, "base"),
+        ("disable", SERVICE_ACCOUNT, "ci"),
+    ]
+
+
+def test_plan_renames_instead_of_delete_and_create() -> None:
+    desired = State.build([with_meta(account("ci-new"), previous_names=["ci-old"])])
+    live = State.build([account("ci-old", live=True)])
+    result = plan(desired, live, NOW, PlanOptions(manage={SERVICE_ACCOUNT: KindOptions("delete")}))
+    (change,) = result.changes
+    assert change.action == "rename"
+    assert change.name == "ci-new"
+    assert change.diff == (DiffEntry("name", "ci-old", "ci-new"),)
+    assert change.observed is not None
+    assert change.observed["id"] == "uuid-ci-old"
+    assert result.unmanaged == ()
+
+
+def test_plan_does_not_rename_when_the_new_name_exists() -> None:
+    desired = State.build([with_meta(account("ci-new"), previous_names=["ci-old"])])
+    live = State.build([account("ci-old", live=True), account("ci-new", live=True)])
+    result = plan(desired, live, NOW, DEFAULT)
+    assert result.changes == ()
+    assert result.unmanaged == ("ServiceAccount/ci-old",)
+
+
+def test_plan_leaves_unmanaged_objects_alone_without_prune() -> None:
+    live = State.build([account("stray", live=True), policy("old", live=True)])
+    result = plan(State.build([]), live, NOW, DEFAULT)
+    assert result.changes == ()
+    assert result.unmanaged == ("Policy/old", "ServiceAccount/stray")
+
+
+def test_plan_prune_disable_disables_enabled_unmanaged_objects() -> None:
+    live = State.build([account("stray", live=True), account("off", live=True, is_active=False)])
+    opts = PlanOptions(manage={SERVICE_ACCOUNT: KindOptions("disable")})
+    result = plan(State.build([]), live, NOW, opts)
+    assert actions(result) == [("disable", SERVICE_ACCOUNT, "stray")]
+    assert result.changes[0].diff == (DiffEntry("enabled", True, False),)
+
+
+def test_plan_disables_an_account_before_it_is_ever_deleted() -> None:
+    live = State.build([account("stray", live=True), account("off", live=True, is_active=False)])
+    opts = PlanOptions(manage={SERVICE_ACCOUNT: KindOptions("delete")})
+    assert actions(plan(State.build([]), live, NOW, opts)) == [
+        ("delete", SERVICE_ACCOUNT, "off"),
+        ("disable", SERVICE_ACCOUNT, "stray"),
+    ]
+
+
+def test_plan_prune_delete_deletes_policies_directly() -> None:
+    live = State.build([policy("old", live=True)])
+    opts = PlanOptions(manage={POLICY: KindOptions("delete")})
+    assert actions(plan(State.build([]), live, NOW, opts)) == [("delete", POLICY, "old")]
+
+
+def test_plan_never_touches_ignored_objects() -> None:
+    desired = State.build([account("legacy-a", description="x")])
+    live = State.build([account("legacy-a", live=True), account("legacy-b", live=True)])
+    opts = PlanOptions(manage={SERVICE_ACCOUNT: KindOptions("delete", ignore=("legacy-*",))})
+    result = plan(desired, live, NOW, opts)
+    assert result.changes == ()
+    assert result.ignored == ("ServiceAccount/legacy-a", "ServiceAccount/legacy-b")
+
+
+def test_plan_refuses_a_mass_change() -> None:
+    live = State.build([policy(f"p{i:02}", live=True) for i in range(10)])
+    desired = State.build([policy(f"p{i:02}") for i in range(6)])
+    opts = PlanOptions(manage={POLICY: KindOptions("delete")})
+    with pytest.raises(UnsafePlanError) as info:
+        plan(desired, live, NOW, opts)
+    assert info.value.message == (
+        "refusing a mass change: 4 of 10 Policy objects (40%) would be disabled or deleted, "
+        "more than the 30% allowed by safety.max_changes_fraction. Check the declarations "
+        "and the manage.prune settings; if this is intended, run again with "
+        "--allow-mass-change."
+    )
+
+
+def test_plan_allows_a_mass_change_when_asked() -> None:
+    live = State.build([policy(f"p{i:02}", live=True) for i in range(10)])
+    opts = PlanOptions(manage={POLICY: KindOptions("delete")}, allow_mass_change=True)
+    assert len(plan(State.build([]), live, NOW, opts).changes) == 10
+
+
+def test_plan_allows_mass_change_below_min_objects() -> None:
+    live = State.build([policy(f"p{i}", live=True) for i in range(9)])
+    opts = PlanOptions(manage={POLICY: KindOptions("delete")})
+    assert len(plan(State.build([]), live, NOW, opts).changes) == 9
+
+
+def test_plan_rotates_when_the_store_has_no_record() -> None:
+    desired = State.build([account("ci", meta={"secret": SECRET})])
+    live = State.build([account("ci", live=True)])
+    facts = Facts(now=NOW.now, store_records={"ci": None})
+    (change,) = plan(desired, live, facts, DEFAULT).changes
+    assert change.action == "rotate"
+    assert change.reason == "the store local has no record at clm/ci"
+    assert change.secret == {"store": "local", "path": "clm/ci"}
+
+
+def test_plan_rotates_when_the_record_belongs_to_another_secret() -> None:
+    desired = State.build([account("ci", meta={"secret": SECRET})])
+    live = State.build([account("ci", live=True)])
+    stale = StoreRecordMeta("svc_ci", "2025-01-01T00:00:00+00:00")
+    facts = Facts(now=NOW.now, store_records={"ci": stale})
+    (change,) = plan(desired, live, facts, DEFAULT).changes
+    assert change.reason == "the record at local:clm/ci does not match the account"
+
+
+def test_plan_rotates_an_old_secret() -> None:
+    secret = {**SECRET, "rotate_after_seconds": 90 * 86400}
+    desired = State.build([account("ci", meta={"secret": secret})])
+    live = State.build([account("ci", live=True)])
+    current = StoreRecordMeta("svc_ci", "2026-01-01T00:00:00+00:00")
+    facts = Facts(now=NOW.now, store_records={"ci": current})
+    (change,) = plan(desired, live, facts, DEFAULT).changes
+    assert change.reason == "secret is 151 days old; rotate_after is 90 days"
+
+
+def test_plan_keeps_a_current_secret() -> None:
+    secret = {**SECRET, "rotate_after_seconds": 365 * 86400}
+    desired = State.build([account("ci", meta={"secret": secret})])
+    live = State.build([account("ci", live=True)])
+    current = StoreRecordMeta("svc_ci", "2026-01-01T00:00:00+00:00")
+    facts = Facts(now=NOW.now, store_records={"ci": current})
+    assert plan(desired, live, facts, DEFAULT).changes == ()
+
+
+def test_plan_targets_restrict_the_changes() -> None:
+    desired = State.build([account("a"), account("b")])
+    opts = PlanOptions(targets=("ServiceAccount/b",))
+    assert actions(plan(desired, State.build([]), NOW, opts)) == [("create", SERVICE_ACCOUNT, "b")]
+
+
+def test_plan_is_deterministic_under_shuffled_input() -> None:
+    desired_items = [account(f"a{i}", description=str(i)) for i in range(30)] + [
+        policy(f"p{i}") for i in range(30)
+    ]
+    live_items = [account(f"a{i}", live=True) for i in range(0, 30, 2)] + [
+        policy(f"p{i}", live=True, is_enabled=False) for i in range(0, 30, 3)
+    ]
+    results = set()
+    for seed in range(5):
+        rng = random.Random(seed)
+        d, lv = desired_items[:], live_items[:]
+        rng.shuffle(d)
+        rng.shuffle(lv)
+        results.add(repr(plan(State.build(d), State.build(lv), NOW, DEFAULT)))
+    assert len(results) == 1
