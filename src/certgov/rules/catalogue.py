@@ -79,7 +79,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         "enforce_key_usage",
         "The request must ask for every listed key usage and extended key usage.",
         (
-            ValueSpec("key_usage", "enum_list", "Key usages that must be present.", choices=KEY_USAGES),
+            ValueSpec(
+                "key_usage", "enum_list", "Key usages that must be present.", choices=KEY_USAGES
+            ),
             ValueSpec(
                 "extended_key_usage",
                 "enum_list",
@@ -103,7 +105,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     ),
     RuleSpec(
         "enforce_minimum_key_size",
-        "RSA keys of at least this many bits; ECDSA curves of at least this RSA-equivalent strength.",
+        "RSA keys of at least this many bits;"
+        " ECDSA curves of at least this RSA-equivalent strength.",
         (ValueSpec("minimum_bits", "int", "Minimum key size in bits.", 2048, 8192),),
         required=("minimum_bits",),
     ),
