@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from certgov.rules.domains import normalise_pattern
+from certgov.rules.validation import normalise_policy_values
 
 SERVICE_ACCOUNT = "ServiceAccount"
 POLICY = "Policy"
@@ -126,19 +127,9 @@ def service_account_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def normalise_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Numbers to strings, lists sorted, as the API answers them."""
-    out: dict[str, Any] = {}
-    for key, value in sorted((values or {}).items()):
-        if isinstance(value, bool):
-            out[key] = value
-        elif isinstance(value, int):
-            out[key] = str(value)
-        elif isinstance(value, list):
-            out[key] = sorted(str(v) for v in value)
-        else:
-            out[key] = str(value)
-    return out
+# Numbers to strings, lists sorted, as the API answers them: one implementation, shared with the
+# server's answers.
+normalise_values = normalise_policy_values
 
 
 def normalise_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,4 +163,23 @@ def policy_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
             "domains": sorted({normalise_pattern(d) for d in criteria.get("domains") or []}),
         },
         "rules": sorted(rules, key=rule_sort_key),
+    }
+
+
+def api_body(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The create/PUT body for a normalised spec (accounts' enabled flag has its own endpoints)."""
+    if kind == SERVICE_ACCOUNT:
+        return {
+            "name": spec["name"],
+            "description": spec["description"],
+            "scopes": list(spec["scopes"]),
+            "ip_allowlist": list(spec["ip_allowlist"]),
+            "expires_at": spec["expires_at"],
+        }
+    return {
+        "name": spec["name"],
+        "description": spec["description"],
+        "is_enabled": spec["enabled"],
+        "matching_criteria": dict(spec["matching_criteria"]),
+        "rules": [dict(r) for r in spec["rules"]],
     }

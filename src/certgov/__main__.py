@@ -1,0 +1,5 @@
+"""`python -m certgov` runs the command line."""
+
+from certgov.cli import main
+
+main()

@@ -1,0 +1,400 @@
+"""The executor: applies exactly the changes of one plan document, and nothing else.
+
+Before any write it re-reads the live objects and refuses a stale plan (an object the plan
+touches has changed since). Writes carry `If-Match` (the etag re-read now, once the object's
+content is confirmed unchanged) and creates an `Idempotency-Key` derived from the plan's
+fingerprint and the address, so a retried create is replayed rather than duplicated. Phases run
+in the planner's dependency order; the objects of one phase run in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from certgov.apply.failpoints import failpoint
+from certgov.errors import CertgovError, ConflictError, SecretStoreError
+from certgov.plan.model import ACTION_ORDER, digest
+from certgov.plan.planner import field_diff
+from certgov.policytest import cases_for, run_cases
+from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, api_body, policy_spec
+from certgov.state import service_account_spec as account_spec
+
+if TYPE_CHECKING:
+    from certgov.apply.stores import SecretStore
+    from certgov.client import ClmClient
+
+APPLIED, FAILED, NOT_ATTEMPTED = "applied", "failed", "not attempted"
+PAST_TENSE = {
+    "rename": "renamed",
+    "create": "created",
+    "update": "updated",
+    "enable": "enabled",
+    "disable": "disabled",
+    "delete": "deleted",
+    "rotate": "rotated",
+    "promote": "promoted",
+}
+
+
+class StalePlanError(CertgovError):
+    """An object the plan touches changed after the plan was made."""
+
+
+class ApplyFailedError(CertgovError):
+    """Some changes failed; the others were applied or not attempted."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    address: str
+    action: str
+    status: str
+    message: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "address": self.address,
+            "action": self.action,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    fingerprint: str
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status != APPLIED]
+
+    def counts(self) -> dict[str, int]:
+        counts = {PAST_TENSE[a]: 0 for a in ACTION_ORDER}
+        for o in self.outcomes:
+            if o.status == APPLIED:
+                counts[PAST_TENSE[o.action]] += 1
+        counts["failed"] = sum(1 for o in self.outcomes if o.status == FAILED)
+        counts["not attempted"] = sum(1 for o in self.outcomes if o.status == NOT_ATTEMPTED)
+        return counts
+
+    def summary_line(self) -> str:
+        c = self.counts()
+        parts = [f"{c['created']} created", f"{c['updated']} updated"]
+        for word in ("renamed", "enabled", "disabled", "deleted", "rotated", "promoted"):
+            if c[word]:
+                parts.append(f"{c[word]} {word}")
+        parts.append(f"{c['failed']} failed")
+        if c["not attempted"]:
+            parts.append(f"{c['not attempted']} not attempted")
+        return "Apply complete: " + ", ".join(parts) + "."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": "1",
+            "plan_fingerprint": self.fingerprint,
+            "summary": self.counts(),
+            "results": [o.to_json() for o in self.outcomes],
+        }
+
+
+def _live_index(live: State) -> dict[tuple[str, Any], Resource]:
+    return {(r.kind, r.meta.get("id")): r for r in live}
+
+
+def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource | None]:
+    """The live object behind each change, refusing the plan when one changed since planning.
+
+    Creates whose object now exists with exactly the desired content count as already done
+    (value None); changes to objects the plan does not touch do not matter.
+    """
+    by_id = _live_index(live)
+    current: dict[str, Resource | None] = {}
+    stale: list[str] = []
+    for change in document["changes"]:
+        address, kind = change["address"], change["kind"]
+        observed = change.get("observed")
+        if observed is None:
+            existing = live.get(kind, change["name"])
+            if existing is None:
+                continue
+            if dict(existing.spec) == change["after"]:
+                current[address] = None
+                continue
+            stale.append(f"{address}: created by someone else since the plan")
+            continue
+        obj = by_id.get((kind, observed["id"]))
+        if obj is None:
+            stale.append(f"{address}: deleted by someone else since the plan")
+            continue
+        if digest(obj.spec) != observed["digest"]:
+            changed = field_diff(change["before"] or {}, obj.spec)
+            what = ", ".join(f"{d.path}: {d.before!r} → {d.after!r}" for d in changed)
+            stale.append(f"{address}: changed since the plan ({what})")
+            continue
+        current[address] = obj
+    if stale:
+        raise StalePlanError(
+            "the plan is stale; make a new plan. Changed since the plan:\n  " + "\n  ".join(stale)
+        )
+    return current
+
+
+def idempotency_key(fingerprint: str, address: str) -> str:
+    return hashlib.sha256(f"{fingerprint}\n{address}".encode()).hexdigest()
+
+
+class Executor:
+    """Runs one plan document's changes against the API, phase by phase."""
+
+    def __init__(
+        self,
+        client: ClmClient,
+        stores: Mapping[str, SecretStore],
+        *,
+        document: Mapping[str, Any],
+        current: Mapping[str, Resource | None],
+        desired: State,
+        root: Path,
+        server_url: str,
+        parallelism: int = 8,
+        emit: Callable[[Outcome], None] = lambda outcome: None,
+    ) -> None:
+        self.client = client
+        self.stores = stores
+        self.document = document
+        self.current = current
+        self.desired = desired
+        self.root = root
+        self.server_url = server_url
+        self.parallelism = max(1, parallelism)
+        self.emit = emit
+        self.etags: dict[str, str | None] = {
+            address: (obj.meta.get("etag") if obj else None) for address, obj in current.items()
+        }
+        self.ids: dict[str, Any] = {
+            address: obj.meta.get("id") for address, obj in current.items() if obj
+        }
+
+    def run(self) -> ApplyResult:
+        changes = list(self.document["changes"])
+        outcomes: dict[int, Outcome] = {}
+        failed_addresses: set[str] = set()
+        if changes:
+            failpoint("before_first_write")
+        for action in ACTION_ORDER:
+            batch = [(i, c) for i, c in enumerate(changes) if c["action"] == action]
+            runnable = []
+            for i, change in batch:
+                if change["address"] in failed_addresses:
+                    outcomes[i] = Outcome(
+                        change["address"],
+                        action,
+                        NOT_ATTEMPTED,
+                        "an earlier change of this object failed",
+                    )
+                    self.emit(outcomes[i])
+                else:
+                    runnable.append((i, change))
+            with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+                for i, outcome in zip(
+                    [i for i, _ in runnable],
+                    pool.map(self._run_one, [c for _, c in runnable]),
+                    strict=True,
+                ):
+                    outcomes[i] = outcome
+                    if outcome.status != APPLIED:
+                        failed_addresses.add(outcome.address)
+        return ApplyResult(
+            str(self.document["fingerprint"]), tuple(outcomes[i] for i in range(len(changes)))
+        )
+
+    def _run_one(self, change: Mapping[str, Any]) -> Outcome:
+        address, action = change["address"], change["action"]
+        try:
+            message = self._dispatch(change)
+            outcome = Outcome(address, action, APPLIED, message)
+        except CertgovError as exc:
+            outcome = Outcome(address, action, FAILED, exc.message)
+        self.emit(outcome)
+        failpoint("after_change")
+        return outcome
+
+    def _dispatch(self, change: Mapping[str, Any]) -> str:
+        action, address = change["action"], change["address"]
+        if action == "create" and address in self.current:
+            return "already exists as declared"
+        handler: Callable[[Mapping[str, Any]], str] = getattr(self, f"_{action}")
+        return handler(change)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _id(self, change: Mapping[str, Any]) -> Any:
+        return self.ids[change["address"]]
+
+    def _remember(self, address: str, result: Any) -> None:
+        self.etags[address] = result.etag
+
+    def _store_secret(self, change: Mapping[str, Any], obj: Mapping[str, Any], creds: Any) -> str:
+        from certgov.apply.stores import SecretRecord, write_with_retry
+
+        target = change.get("secret")
+        if not target:
+            return "; its secret was not kept (no secret.store is declared)"
+        record = SecretRecord(
+            uuid=str(obj["uuid"]),
+            client_id=creds.client_id,
+            client_secret=creds.client_secret,
+            secret_created_at=str(obj["secret_created_at"]),
+            server_url=self.server_url,
+        )
+        failpoint("after_create_before_store")
+        try:
+            write_with_retry(self.stores[target["store"]], target["path"], record)
+        except SecretStoreError as exc:
+            raise CertgovError(
+                f"secret for {change['name']} was generated but not stored: {exc.message}; "
+                "run apply again to regenerate it"
+            ) from None
+        failpoint("after_store")
+        return f"; secret stored in {target['store']} at {target['path']}"
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _create(self, change: Mapping[str, Any]) -> str:
+        key = idempotency_key(str(self.document["fingerprint"]), change["address"])
+        after = change["after"]
+        if change["kind"] == POLICY:
+            return self._create_policy(change, after, key)
+        return self._create_account(change, after, key)
+
+    def _find_by_name(self, kind: str, name: str) -> Mapping[str, Any] | None:
+        path = "/service/policies" if kind == POLICY else "/service/service-accounts"
+        for item in self.client.list_all(path):
+            if item.get("name") == name:
+                return dict(item)
+        return None
+
+    def _conflict(self, change: Mapping[str, Any], exc: ConflictError) -> str:
+        kind, name = change["kind"], change["name"]
+        existing = self._find_by_name(kind, name)
+        spec_of = policy_spec if kind == POLICY else account_spec
+        if existing is not None and spec_of(existing) == change["after"]:
+            return "created by a concurrent apply with the declared content (conflict met)"
+        raise CertgovError(f"{change['address']}: {exc.message}") from None
+
+    def _create_policy(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
+        body = {**api_body(POLICY, after), "is_enabled": False}
+        try:
+            result = self.client.create_policy(body, idempotency_key=key)
+        except ConflictError as exc:
+            return self._conflict(change, exc)
+        policy_id, etag = result.data["id"], result.etag
+        resource = self.desired.get(POLICY, change["name"])
+        cases = cases_for(resource, root=self.root) if resource is not None else []
+
+        def evaluate(request: Mapping[str, Any], _policy: Any, pid: Any) -> Mapping[str, Any]:
+            return self.client.validate(request=dict(request), policy_id=pid)
+
+        results = run_cases(cases, evaluate, policy_id=policy_id)
+        failing = [r for r in results if not r.passed]
+        if failing:
+            names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
+            raise CertgovError(
+                f"created disabled, and left disabled: its tests failed against the stored "
+                f"policy: {names}"
+            )
+        proof = f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
+        if not after["enabled"]:
+            return f"created disabled; {proof}"
+        self.client.enable_policy(policy_id, if_match=etag)
+        return f"created disabled, {proof}, enabled"
+
+    def _create_account(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
+        try:
+            result = self.client.create_service_account(
+                api_body(SERVICE_ACCOUNT, after), idempotency_key=key
+            )
+        except ConflictError as exc:
+            return self._conflict(change, exc)
+        obj, creds, etag = result.data, result.credentials, result.etag
+        note = ""
+        if creds is None:
+            # A replayed answer carries no secret: the first attempt's secret is lost, make a new one.
+            result = self.client.regenerate_secret(obj["uuid"], if_match=etag)
+            obj, creds, etag = result.data, result.credentials, result.etag
+            note = " (earlier answer lost; secret regenerated)"
+        stored = self._store_secret(change, obj, creds)
+        if not after["enabled"]:
+            self.client.disable_service_account(obj["uuid"], if_match=etag)
+            return f"created disabled{note}{stored}"
+        return f"created{note}{stored}"
+
+    def _update(self, change: Mapping[str, Any]) -> str:
+        kind, after = change["kind"], change["after"]
+        address = change["address"]
+        if kind == POLICY:
+            result = self.client.replace_policy(
+                self._id(change), api_body(POLICY, after), if_match=self.etags.get(address)
+            )
+            self._remember(address, result)
+            return "updated"
+        result = self.client.replace_service_account(
+            self._id(change), api_body(SERVICE_ACCOUNT, after), if_match=self.etags.get(address)
+        )
+        self._remember(address, result)
+        if change["before"]["enabled"] != after["enabled"]:
+            toggle = (
+                self.client.enable_service_account
+                if after["enabled"]
+                else self.client.disable_service_account
+            )
+            self._remember(address, toggle(self._id(change), if_match=self.etags.get(address)))
+        return "updated"
+
+    def _rename(self, change: Mapping[str, Any]) -> str:
+        self._update(change)
+        return f"renamed from {change['before']['name']!r}"
+
+    def _toggle(self, change: Mapping[str, Any], enable: bool) -> str:
+        address = change["address"]
+        if change["kind"] == POLICY:
+            call = self.client.enable_policy if enable else self.client.disable_policy
+        else:
+            call = (
+                self.client.enable_service_account
+                if enable
+                else self.client.disable_service_account
+            )
+        self._remember(address, call(self._id(change), if_match=self.etags.get(address)))
+        return "enabled" if enable else "disabled"
+
+    def _enable(self, change: Mapping[str, Any]) -> str:
+        return self._toggle(change, True)
+
+    def _disable(self, change: Mapping[str, Any]) -> str:
+        return self._toggle(change, False)
+
+    def _rotate(self, change: Mapping[str, Any]) -> str:
+        address = change["address"]
+        result = self.client.regenerate_secret(self._id(change), if_match=self.etags.get(address))
+        self._remember(address, result)
+        return "secret rotated" + self._store_secret(change, result.data, result.credentials)
+
+    def _promote(self, change: Mapping[str, Any]) -> str:
+        return self._update(change).replace("updated", "promoted")
+
+    def _delete(self, change: Mapping[str, Any]) -> str:
+        address = change["address"]
+        call = (
+            self.client.delete_policy
+            if change["kind"] == POLICY
+            else self.client.delete_service_account
+        )
+        call(self._id(change), if_match=self.etags.get(address))
+        return "deleted"

@@ -1,0 +1,140 @@
+"""`certgov apply`: execute a reviewed plan file, or plan, confirm and execute that plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+from certgov.cli.output import stdout, use_color
+from certgov.cli.plan_cmd import PolicyTestsFailedError, failure_lines, parse_targets
+from certgov.errors import CertgovError, UsageError
+from certgov.plan.document import dumps, load_plan_file
+from certgov.render import text
+
+SESSION_MARGIN = timedelta(minutes=10)
+
+
+class SourceChangedError(CertgovError):
+    """The declarations on disk are not the ones the plan was made from."""
+
+
+def _outcome_line(outcome: Any) -> str:
+    if outcome.status == "applied":
+        return f"{outcome.address}: {outcome.message}"
+    return f"{outcome.address}: {outcome.action} {outcome.status.upper()}: {outcome.message}"
+
+
+def _table(outcomes: list[Any]) -> list[str]:
+    rows = [("ADDRESS", "ACTION", "STATUS")] + [(o.address, o.action, o.status) for o in outcomes]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+@click.command("apply")
+@click.argument("target_path", default=".", type=click.Path(exists=True), metavar="[PLANFILE|PATH]")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
+@click.option("--ignore-source", is_flag=True, help="Apply a plan file even if the declarations changed.")
+@click.option("--expect-fingerprint", metavar="SHA256", help="Refuse unless the plan has this fingerprint.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects.")
+@click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@api_options
+def apply_command(
+    target_path: str,
+    auto_approve: bool,
+    ignore_source: bool,
+    expect_fingerprint: str | None,
+    fmt: str,
+    targets: tuple[str, ...],
+    allow_mass_change: bool,
+    no_color: bool,
+    **api: Any,
+) -> None:
+    """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
+    from certgov.apply.executor import ApplyFailedError, Executor, check_fresh
+    from certgov.apply.stores import build_stores
+    from certgov.client.live import read_live_state
+    from certgov.declarations import load
+    from certgov.workflow import make_plan
+
+    out = stdout()
+    progress_err = fmt == "json"
+    plan_file = Path(target_path).is_file()
+    if plan_file:
+        if targets or allow_mass_change:
+            raise UsageError("--target and --allow-mass-change belong to planning, not to a plan file")
+        document = load_plan_file(target_path)
+        decls = load(document["source"]["path"])
+        if decls.digest != document["source"]["digest"] and not ignore_source:
+            raise SourceChangedError(
+                f"the declarations at {document['source']['path']} changed since the plan was "
+                "made; make a new plan, or pass --ignore-source to apply it anyway"
+            )
+    else:
+        decls = load(target_path)
+        parse_targets(targets)
+    stores = build_stores(decls.config.secret_stores, root=decls.root)
+    with open_client(config_server=decls.config.server, **api) as client:
+        if not plan_file:
+            run = make_plan(
+                decls,
+                client,
+                stores,
+                server=client.base_url,
+                source_path=target_path,
+                allow_mass_change=allow_mass_change,
+                targets=targets,
+            )
+            document = run.document
+            if fmt == "text":
+                text.render(document, out, color=use_color(out, no_color))
+            if run.failed_tests:
+                for line in failure_lines(run.failed_tests):
+                    click.echo(line, err=True)
+                raise PolicyTestsFailedError(f"{len(run.failed_tests)} policy test(s) failed")
+        if expect_fingerprint and document["fingerprint"] != expect_fingerprint:
+            raise CertgovError(
+                f"the plan's fingerprint is {document['fingerprint']}, not the expected "
+                f"{expect_fingerprint}: the changes differ from the reviewed plan"
+            )
+        if not document["changes"]:
+            if fmt == "json":
+                click.echo(dumps({"format_version": "1", "plan_fingerprint": document["fingerprint"], "summary": {}, "results": []}), nl=False)
+            else:
+                click.echo("Nothing to apply.")
+            return
+        if not plan_file and not auto_approve:
+            click.echo("Only 'yes' will be accepted to approve.", err=progress_err)
+            answer = click.prompt("Apply these changes?", default="", show_default=False, err=progress_err)
+            if answer.strip() != "yes":
+                raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")
+        client.ensure_session(SESSION_MARGIN)
+        current = check_fresh(document, read_live_state(client))
+        executor = Executor(
+            client,
+            stores,
+            document=document,
+            current=current,
+            desired=decls.state,
+            root=decls.root,
+            server_url=client.base_url,
+            parallelism=client.parallelism,
+            emit=lambda outcome: click.echo(_outcome_line(outcome), err=progress_err),
+        )
+        result = executor.run()
+    if fmt == "json":
+        click.echo(dumps(result.to_json()), nl=False)
+    if result.failed:
+        for line in _table(result.failed):
+            click.echo(line, err=True)
+        click.echo(result.summary_line(), err=True)
+        raise ApplyFailedError(
+            f"{len(result.failed)} change(s) did not apply; run `certgov plan` to see what remains"
+        )
+    if fmt == "text":
+        click.echo(result.summary_line())

@@ -1,0 +1,91 @@
+"""`certgov plan`: what apply would change, proven by the dry run."""
+
+from __future__ import annotations
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+from certgov.cli.output import stdout, use_color, write_private
+from certgov.errors import EXIT_CHANGES, CertgovError, UsageError
+from certgov.plan.document import dumps
+from certgov.policytest import TestResult
+from certgov.render import jsonplan, text
+from certgov.state import KINDS
+
+
+class PolicyTestsFailedError(CertgovError):
+    """A policy's tests did not hold against the dry run."""
+
+
+def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
+    for target in targets:
+        kind, _, name = target.partition("/")
+        if kind not in KINDS or not name:
+            raise UsageError(
+                f"--target {target!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
+            )
+    return targets
+
+
+def failure_lines(results: list[TestResult]) -> list[str]:
+    lines = []
+    for r in results:
+        src = r.case.source or {}
+        where = f" ({src.get('file')}:{src.get('line')})" if src else ""
+        lines.append(f"FAIL Policy/{r.case.policy}: {r.case.name}{where}: {'; '.join(r.failures)}")
+        for v in r.violations:
+            lines.append(f"     {v.get('fail')} {v.get('rule')}: {v.get('message')}")
+    return lines
+
+
+@click.command("plan")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the plan document here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects.")
+@click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@api_options
+def plan_command(
+    path: str,
+    out_file: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    allow_mass_change: bool,
+    no_color: bool,
+    **api: object,
+) -> None:
+    """Show what apply would change in the live tenant to match the declarations at PATH."""
+    from certgov.apply.stores import build_stores
+    from certgov.declarations import load
+    from certgov.workflow import make_plan
+
+    decls = load(path)
+    parse_targets(targets)
+    stores = build_stores(decls.config.secret_stores, root=decls.root)
+    with open_client(config_server=decls.config.server, **api) as client:
+        run = make_plan(
+            decls,
+            client,
+            stores,
+            server=client.base_url,
+            source_path=path,
+            allow_mass_change=allow_mass_change,
+            targets=targets,
+        )
+    if out_file:
+        write_private(out_file, dumps(run.document))
+    out = stdout()
+    if fmt == "json":
+        jsonplan.render(run.document, out)
+    else:
+        text.render(run.document, out, color=use_color(out, no_color))
+    if run.failed_tests:
+        for line in failure_lines(run.failed_tests):
+            click.echo(line, err=True)
+        n = len(run.failed_tests)
+        raise PolicyTestsFailedError(f"{n} policy test{'s' if n != 1 else ''} failed")
+    if detailed_exitcode and run.plan.has_changes:
+        raise SystemExit(EXIT_CHANGES)

@@ -1,0 +1,157 @@
+"""Policy tests through the dry run: each declared test's request, its expectation, the verdict.
+
+The evaluation itself is passed in (`Evaluate`): the server's validate endpoint, or the
+in-process rule engine for `--offline`; this module only builds requests and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from certgov.errors import CertgovError, Position
+from certgov.state import POLICY, Resource, api_body
+
+# (request, inline policy body or None, stored policy id or None) -> §4.3 `data`
+Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Any], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class TestCase:
+    policy: str
+    name: str
+    request: Mapping[str, Any]
+    expect: str | None
+    violations: tuple[str, ...] | None = None
+    applied_values: Mapping[str, Any] | None = None
+    source: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    case: TestCase
+    result: str
+    violations: tuple[Mapping[str, Any], ...]
+    applied_values: Mapping[str, Any]
+    failures: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.case.policy,
+            "name": self.case.name,
+            "expect": self.case.expect,
+            "result": self.result,
+            "passed": self.passed,
+            "failures": list(self.failures),
+            "violations": [dict(v) for v in self.violations],
+            "applied_values": dict(self.applied_values),
+            "source": dict(self.case.source) if self.case.source else None,
+        }
+
+
+def _position(source: Mapping[str, Any] | None) -> Position | None:
+    if not source:
+        return None
+    return Position(str(source["file"]), int(source.get("line", 0)), int(source.get("col", 0)))
+
+
+def probe_request(resource: Resource) -> dict[str, Any]:
+    """A plain request for a policy without tests, built from its first domain."""
+    criteria = resource.spec["matching_criteria"]
+    first = criteria["domains"][0]
+    name = "www." + first[2:] if first.startswith("*.") else first
+    return {
+        "action": criteria["action"],
+        "common_name": name,
+        "sans": {"dns": [name]},
+        "key": {"algorithm": "rsa", "size": 3072},
+        "digest": "sha256",
+        "validity_days": 90,
+    }
+
+
+def cases_for(resource: Resource, *, root: Path | None = None) -> list[TestCase]:
+    """The policy's declared tests, or one probe case (no expectation) when it has none."""
+    if resource.kind != POLICY:
+        return []
+    declared: Sequence[Mapping[str, Any]] = resource.meta.get("tests") or ()
+    if not declared:
+        return [TestCase(resource.name, "dry-run probe", probe_request(resource), None)]
+    cases = []
+    action = resource.spec["matching_criteria"]["action"]
+    for test in declared:
+        request = dict(test.get("request") or {})
+        request.setdefault("action", action)
+        csr_file = test.get("csr_file")
+        if csr_file:
+            path = Path(csr_file) if root is None else root / csr_file
+            try:
+                request["csr"] = path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CertgovError(
+                    f"{resource.address}: test {test['name']!r}: cannot read csr_file: {exc}",
+                    position=_position(test.get("source")),
+                ) from None
+            request.setdefault("validity_days", 90)
+        violations = test.get("violations")
+        cases.append(
+            TestCase(
+                policy=resource.name,
+                name=str(test["name"]),
+                request=request,
+                expect=test.get("expect"),
+                violations=tuple(sorted(violations)) if violations is not None else None,
+                applied_values=test.get("applied_values"),
+                source=test.get("source"),
+            )
+        )
+    return cases
+
+
+def judge(case: TestCase, data: Mapping[str, Any]) -> TestResult:
+    """Compare one dry-run answer with the case's expectations."""
+    result = str(data["result"])
+    violations = tuple(data.get("violations") or ())
+    applied = dict(data.get("applied_values") or {})
+    failures = []
+    if case.expect is not None and result != case.expect:
+        failures.append(f"expected {case.expect}, got {result}")
+    if case.violations is not None:
+        actual = tuple(sorted({str(v["rule"]) for v in violations}))
+        if actual != case.violations:
+            failures.append(
+                f"expected violations [{', '.join(case.violations)}], got [{', '.join(actual)}]"
+            )
+    if case.applied_values is not None and applied != dict(case.applied_values):
+        failures.append(f"expected applied_values {dict(case.applied_values)}, got {applied}")
+    return TestResult(case, result, violations, applied, tuple(failures))
+
+
+def run_cases(
+    cases: Sequence[TestCase],
+    evaluate: Evaluate,
+    *,
+    policy_body: Mapping[str, Any] | None = None,
+    policy_id: Any = None,
+) -> list[TestResult]:
+    return [judge(case, evaluate(case.request, policy_body, policy_id)) for case in cases]
+
+
+def inline_body(resource: Resource) -> dict[str, Any]:
+    """The policy as an inline dry-run body: what it will be once enabled."""
+    return {**api_body(POLICY, resource.spec), "is_enabled": True}
+
+
+def summarise(results: Sequence[TestResult]) -> dict[str, Any]:
+    passed = sum(1 for r in results if r.passed)
+    return {
+        "passed": passed,
+        "failed": len(results) - passed,
+        "results": [r.to_json() for r in results],
+    }
