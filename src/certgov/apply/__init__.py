@@ -1,0 +1,1 @@
+"""Apply: execute a reviewed plan, store the secrets it creates."""

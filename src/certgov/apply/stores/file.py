@@ -1,0 +1,128 @@
+"""The `file` store: one JSON file per account under a private folder, written atomically.
+
+`{type: file, path: .certgov-secrets}` keeps the record for secret path `a/b` in
+`<repo root>/.certgov-secrets/a/b.json`. Files are 0600 and folders the store creates are 0700;
+the store folder gets a `.gitignore` of `*` so that its records are never committed by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from certgov.apply.stores.base import RecordMeta, SecretRecord, validate_secret_path
+from certgov.errors import SecretStoreError
+
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def _reason(exc: OSError) -> str:
+    # strerror and the file name only: OSError text never includes file contents.
+    return exc.strerror or type(exc).__name__
+
+
+class FileStore:
+    """Records as `<folder>/<path>.json`; see the module docstring."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        self.name = name
+        self.folder = folder
+
+    def _error(self, message: str, *, retryable: bool = True) -> SecretStoreError:
+        return SecretStoreError(f"file store {self.name!r}: {message}", retryable=retryable)
+
+    def _target(self, path: str) -> Path:
+        """The record file for `path`, refusing anything that resolves outside the folder."""
+        try:
+            validate_secret_path(path)
+        except SecretStoreError as exc:
+            raise self._error(exc.message, retryable=False) from None
+        target = self.folder / f"{path}.json"
+        # Symlinks inside the folder could still lead out of it: compare resolved paths.
+        root = self.folder.resolve()
+        if not target.resolve().is_relative_to(root):
+            raise self._error(
+                f"secret path {path!r} leads outside {str(self.folder)!r} through a symlink",
+                retryable=False,
+            )
+        return target
+
+    def read_meta(self, path: str) -> RecordMeta | None:
+        """The metadata of `<folder>/<path>.json`, or None when that file does not exist."""
+        target = self._target(path)
+        try:
+            # O_NOFOLLOW: the record file itself is never a symlink the store did not make.
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._error(f"cannot read {str(target)!r}: {_reason(exc)}") from None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            # Never quote the content: it holds the secret.
+            raise self._error(f"{str(target)!r} is not valid JSON", retryable=False) from None
+        if not isinstance(data, dict):
+            raise self._error(f"{str(target)!r} is not a JSON object", retryable=False)
+        try:
+            return RecordMeta.from_mapping(data, where=repr(str(target)))
+        except SecretStoreError as exc:
+            raise self._error(exc.message, retryable=False) from None
+
+    def write(self, path: str, record: SecretRecord) -> None:
+        """Write the record atomically: temp file, fsync, rename, fsync of the folder."""
+        target = self._target(path)
+        try:
+            self._make_folders(target.parent)
+            self._write_atomically(target, record.to_json().encode())
+        except OSError as exc:
+            raise self._error(f"cannot write {str(target)!r}: {_reason(exc)}") from None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _make_folders(self, parent: Path) -> None:
+        created_root = not self.folder.exists()
+        missing = [p for p in (parent, *parent.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=FOLDER_MODE)
+            # mkdir's mode is filtered by the umask; set it exactly.
+            os.chmod(folder, FOLDER_MODE)
+        if created_root:
+            ignore = self.folder / ".gitignore"
+            ignore.write_text("*\n", encoding="utf-8")
+        # The folders exist now: check again, in case one appeared as a symlink meanwhile.
+        if not parent.resolve().is_relative_to(self.folder.resolve()):
+            raise self._error(f"{str(parent)!r} leads outside the store folder", retryable=False)
+
+    def _write_atomically(self, target: Path, data: bytes) -> None:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                # mkstemp makes the file 0600 already; set it anyway rather than rest on that.
+                os.fchmod(handle.fileno(), FILE_MODE)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        _fsync_folder(target.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable: a crash after this keeps the new record."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
