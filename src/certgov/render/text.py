@@ -107,8 +107,10 @@ def render(document: Mapping[str, Any], out: TextIO, *, color: bool = False) -> 
     if summary["unchanged"]:
         notes.append(f"{summary['unchanged']} unchanged")
     if summary["unmanaged"]:
-        notes.append(f"{summary['unmanaged']} unmanaged (not declared, left alone unless pruned)")
+        notes.append(
+            f"{summary['unmanaged']} unmanaged (not declared; pruned only if manage says so)"
+        )
     if summary["ignored"]:
         notes.append(f"{summary['ignored']} ignored")
     if notes:
-        w.line("(" + ", ".join(notes) + ")")
+        w.line("Also: " + ", ".join(notes) + ".")

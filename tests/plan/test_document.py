@@ -1,0 +1,119 @@
+"""The plan document: schema, fingerprint, plan files."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from certgov.plan import Facts, PlanOptions, plan
+from certgov.plan.document import PlanFileError, build_document, dumps, load_plan_file
+from certgov.plan.schema import plan_schema_problems
+from certgov.render import jsonplan
+from certgov.state import State
+from tests.plan.helpers import SECRET, account, policy
+
+SOURCE = {"path": "repo", "git_commit": None, "digest": "sha256:" + "0" * 64}
+
+
+def sample_document(created_at: str = "2026-06-01T00:00:00+00:00") -> dict[str, object]:
+    desired = State.build(
+        [account("ci", meta={"secret": SECRET}), policy("base", description="changed")]
+    )
+    live = State.build([policy("base", live=True), account("stray", live=True)])
+    result = plan(desired, live, Facts(now=datetime(2026, 6, 1, tzinfo=UTC)), PlanOptions())
+    return build_document(result, server="http://clm", source=SOURCE, created_at=created_at)
+
+
+def test_document_validates_against_the_published_schema() -> None:
+    assert plan_schema_problems(sample_document()) == []
+
+
+def test_document_summary_counts_every_action() -> None:
+    assert sample_document()["summary"] == {
+        "create": 1,
+        "update": 1,
+        "rename": 0,
+        "enable": 0,
+        "disable": 0,
+        "delete": 0,
+        "rotate": 0,
+        "promote": 0,
+        "unchanged": 0,
+        "ignored": 0,
+        "unmanaged": 1,
+    }
+
+
+def test_fingerprint_ignores_created_at() -> None:
+    a = sample_document("2026-06-01T00:00:00+00:00")
+    b = sample_document("2027-01-01T00:00:00+00:00")
+    assert a["fingerprint"] == b["fingerprint"]
+    assert str(a["fingerprint"]).startswith("sha256:")
+
+
+def test_plan_document_holds_no_secret_value() -> None:
+    doc = sample_document()
+    (create,) = [c for c in doc["changes"] if c["action"] == "create"]  # type: ignore[union-attr]
+    assert create["secret"] == {"store": "local", "path": "clm/ci"}
+
+
+def test_json_renderer_writes_the_document() -> None:
+    doc = sample_document()
+    out = io.StringIO()
+    jsonplan.render(doc, out)
+    assert json.loads(out.getvalue()) == doc
+
+
+def test_load_plan_file_round_trips(tmp_path: Path) -> None:
+    doc = sample_document()
+    path = tmp_path / "plan.json"
+    path.write_text(dumps(doc))
+    assert load_plan_file(path) == doc
+
+
+def test_load_plan_file_refuses_an_edited_plan(tmp_path: Path) -> None:
+    doc = sample_document()
+    doc["changes"][0]["after"]["description"] = "sneaky"  # type: ignore[index]
+    path = tmp_path / "plan.json"
+    path.write_text(dumps(doc))
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(path)
+    assert info.value.message == (
+        "the plan file's fingerprint does not match its content: it was edited after "
+        "`certgov plan` wrote it; make a new plan"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "{not json",
+            "plan file is not valid JSON: Expecting property name enclosed in double quotes",
+        ),
+        ("[]", "not a certgov plan document of format_version '1'"),
+        ('{"format_version": "1"}', None),
+    ],
+)
+def test_load_plan_file_refuses_malformed_files(
+    tmp_path: Path, content: str, message: str | None
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(path)
+    if message is not None:
+        assert info.value.message == message
+    else:
+        assert info.value.message.startswith("malformed plan file: (document): 'certgov_version'")
+
+
+def test_load_plan_file_reports_an_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(tmp_path / "missing.json")
+    assert info.value.position is not None
+    assert info.value.position.file == str(tmp_path / "missing.json")
