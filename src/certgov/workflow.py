@@ -15,7 +15,7 @@ from certgov.errors import DeclarationError, InvalidRequestError, Position, Prob
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
 from certgov.plan.document import build_document, refingerprint
 from certgov.plan.model import StoreRecordMeta
-from certgov.policytest import TestResult, cases_for, inline_body, run_cases, summarise
+from certgov.policytest import PolicyTestResult, cases_for, inline_body, run_cases, summarise
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
 
 if TYPE_CHECKING:
@@ -65,10 +65,10 @@ class PlanRun:
 
     plan: Plan
     document: dict[str, Any]
-    test_results: tuple[TestResult, ...]
+    test_results: tuple[PolicyTestResult, ...]
 
     @property
-    def failed_tests(self) -> list[TestResult]:
+    def failed_tests(self) -> list[PolicyTestResult]:
         return [r for r in self.test_results if not r.passed]
 
 
@@ -83,13 +83,13 @@ def client_evaluator(client: ClmClient) -> Any:
 
 def prove_policies(
     decls: Declarations, the_plan: Plan, client: ClmClient
-) -> dict[str, list[TestResult]]:
+) -> dict[str, list[PolicyTestResult]]:
     """Run the tests of every created or updated policy inline through the dry run.
 
     A policy that the server refuses is reported at its declaration, before anything applies.
     """
     evaluate = client_evaluator(client)
-    results: dict[str, list[TestResult]] = {}
+    results: dict[str, list[PolicyTestResult]] = {}
     problems: list[Problem] = []
     for change in the_plan.changes:
         if change.kind != POLICY or change.action not in ("create", "update", "rename"):

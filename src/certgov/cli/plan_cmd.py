@@ -8,7 +8,7 @@ from certgov.cli.api_options import api_options, open_client
 from certgov.cli.output import stdout, use_color, write_private
 from certgov.errors import EXIT_CHANGES, CertgovError, UsageError
 from certgov.plan.document import dumps
-from certgov.policytest import TestResult
+from certgov.policytest import PolicyTestResult
 from certgov.render import jsonplan, text
 from certgov.state import KINDS
 
@@ -27,7 +27,7 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
     return targets
 
 
-def failure_lines(results: list[TestResult]) -> list[str]:
+def failure_lines(results: list[PolicyTestResult]) -> list[str]:
     lines = []
     for r in results:
         src = r.case.source or {}

@@ -19,7 +19,7 @@ Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Any], Mapping[
 
 
 @dataclass(frozen=True)
-class TestCase:
+class PolicyTestCase:
     policy: str
     name: str
     request: Mapping[str, Any]
@@ -30,8 +30,8 @@ class TestCase:
 
 
 @dataclass(frozen=True)
-class TestResult:
-    case: TestCase
+class PolicyTestResult:
+    case: PolicyTestCase
     result: str
     violations: tuple[Mapping[str, Any], ...]
     applied_values: Mapping[str, Any]
@@ -76,13 +76,13 @@ def probe_request(resource: Resource) -> dict[str, Any]:
     }
 
 
-def cases_for(resource: Resource, *, root: Path | None = None) -> list[TestCase]:
+def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTestCase]:
     """The policy's declared tests, or one probe case (no expectation) when it has none."""
     if resource.kind != POLICY:
         return []
     declared: Sequence[Mapping[str, Any]] = resource.meta.get("tests") or ()
     if not declared:
-        return [TestCase(resource.name, "dry-run probe", probe_request(resource), None)]
+        return [PolicyTestCase(resource.name, "dry-run probe", probe_request(resource), None)]
     cases = []
     action = resource.spec["matching_criteria"]["action"]
     for test in declared:
@@ -101,7 +101,7 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[TestCase]
             request.setdefault("validity_days", 90)
         violations = test.get("violations")
         cases.append(
-            TestCase(
+            PolicyTestCase(
                 policy=resource.name,
                 name=str(test["name"]),
                 request=request,
@@ -114,7 +114,7 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[TestCase]
     return cases
 
 
-def judge(case: TestCase, data: Mapping[str, Any]) -> TestResult:
+def judge(case: PolicyTestCase, data: Mapping[str, Any]) -> PolicyTestResult:
     """Compare one dry-run answer with the case's expectations."""
     result = str(data["result"])
     violations = tuple(data.get("violations") or ())
@@ -130,16 +130,16 @@ def judge(case: TestCase, data: Mapping[str, Any]) -> TestResult:
             )
     if case.applied_values is not None and applied != dict(case.applied_values):
         failures.append(f"expected applied_values {dict(case.applied_values)}, got {applied}")
-    return TestResult(case, result, violations, applied, tuple(failures))
+    return PolicyTestResult(case, result, violations, applied, tuple(failures))
 
 
 def run_cases(
-    cases: Sequence[TestCase],
+    cases: Sequence[PolicyTestCase],
     evaluate: Evaluate,
     *,
     policy_body: Mapping[str, Any] | None = None,
     policy_id: Any = None,
-) -> list[TestResult]:
+) -> list[PolicyTestResult]:
     return [judge(case, evaluate(case.request, policy_body, policy_id)) for case in cases]
 
 
@@ -148,7 +148,7 @@ def inline_body(resource: Resource) -> dict[str, Any]:
     return {**api_body(POLICY, resource.spec), "is_enabled": True}
 
 
-def summarise(results: Sequence[TestResult]) -> dict[str, Any]:
+def summarise(results: Sequence[PolicyTestResult]) -> dict[str, Any]:
     passed = sum(1 for r in results if r.passed)
     return {
         "passed": passed,
