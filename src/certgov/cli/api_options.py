@@ -1,0 +1,105 @@
+"""The options every command that talks to the API shares, and how they become a ClmClient.
+
+    @click.command()
+    @api_options
+    def plan(url: str | None, credentials: str | None, parallelism: int, ...) -> None:
+        with open_client(url, credentials, config.server, parallelism) as client: ...
+
+The base URL comes from `--url`, else CERTGOV_URL, else `server:` in certgov.yaml; the
+credentials from `--credentials FILE`, else CERTGOV_UUID, CERTGOV_CLIENT_ID and
+CERTGOV_CLIENT_SECRET.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+import httpx
+
+from certgov.client import ClmClient, Credentials
+from certgov.client.credentials import ENV_VARS
+from certgov.errors import UsageError
+
+ENV_URL = "CERTGOV_URL"
+DEFAULT_PARALLELISM = 8
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_options(command: F) -> F:
+    """Add `--url`, `--credentials FILE` and `--parallelism N` to a click command."""
+    command = click.option(
+        "--parallelism",
+        type=click.IntRange(1, 64),
+        default=DEFAULT_PARALLELISM,
+        show_default=True,
+        help="Requests in flight at once when reading pages or applying independent changes.",
+    )(command)
+    command = click.option(
+        "--credentials",
+        "credentials",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help=f'JSON file {{"uuid", "client_id", "client_secret"}} [default: {", ".join(ENV_VARS)}]',
+    )(command)
+    command = click.option(
+        "--url",
+        "url",
+        default=None,
+        metavar="URL",
+        help=f"Base URL of the CLM API [default: {ENV_URL}, else server: in certgov.yaml]",
+    )(command)
+    return command
+
+
+def resolve_url(
+    url_opt: str | None, config_server: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The API's base URL: `--url`, else CERTGOV_URL, else certgov.yaml's `server`."""
+    env = os.environ if environ is None else environ
+    for source, value in (
+        ("--url", url_opt),
+        (ENV_URL, env.get(ENV_URL)),
+        ("server in certgov.yaml", config_server),
+    ):
+        if value and value.strip():
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise UsageError(f"{source}: {value.strip()!r} is not an http(s) URL")
+            return value.strip()
+    raise UsageError(f"no API URL: pass --url, set {ENV_URL}, or set server: in certgov.yaml")
+
+
+def resolve_credentials(
+    credentials_opt: str | None, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """The credentials: `--credentials FILE`, else the CERTGOV_* environment variables."""
+    if credentials_opt:
+        return Credentials.from_file(credentials_opt)
+    found = Credentials.from_env(environ)
+    if found is None:
+        raise UsageError(f"no credentials: pass --credentials FILE, or set {', '.join(ENV_VARS)}")
+    return found
+
+
+def open_client(
+    url_opt: str | None,
+    credentials_opt: str | None,
+    config_server: str | None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ClmClient:
+    """A ClmClient from the options; use it in a `with` block so the session is revoked."""
+    return ClmClient(
+        resolve_url(url_opt, config_server, environ),
+        resolve_credentials(credentials_opt, environ),
+        parallelism=parallelism,
+        transport=transport,
+    )
