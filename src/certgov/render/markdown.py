@@ -1,0 +1,165 @@
+"""Markdown view of a plan document, sized for a pull-request comment.
+
+GitHub refuses comments over 65,536 characters: the verdict, the list of deletes and disables and
+the closing counts are always kept whole; per-object details are dropped from the end, with a
+note of how many were left out and where the full plan is.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from certgov.render.text import summary_line
+
+COMMENT_LIMIT = 65_536
+DESTRUCTIVE = ("delete", "disable")
+ICONS = {
+    "create": "🆕",
+    "update": "✏️",
+    "rename": "🔀",
+    "enable": "▶️",
+    "disable": "⏸️",
+    "rotate": "🔑",
+    "promote": "⬆️",
+    "delete": "🗑️",
+}
+
+
+def _code(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "(none)"
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _test_totals(changes: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    passed = sum(c.get("tests", {}).get("passed", 0) for c in changes)
+    failed = sum(c.get("tests", {}).get("failed", 0) for c in changes)
+    return passed, failed
+
+
+def verdict(document: Mapping[str, Any]) -> str:
+    summary = document["summary"]
+    counts = summary_line(summary).removeprefix("Plan: ").rstrip(".")
+    parts = [f"**{counts}**"]
+    passed, failed = _test_totals(document["changes"])
+    if passed or failed:
+        parts.append(f"policy tests {passed} passed" + (f", **{failed} failed**" if failed else ""))
+    fp = str(document["fingerprint"])
+    parts.append(f"plan `{fp[:19]}…`")
+    return " · ".join(parts)
+
+
+def _details(change: Mapping[str, Any]) -> str:
+    lines = [
+        f"<details><summary>{ICONS[change['action']]} <b>{change['action']}</b> "
+        f"<code>{html.escape(change['address'])}</code></summary>",
+        "",
+    ]
+    if change.get("reason"):
+        lines.append(f"_{change['reason']}_")
+        lines.append("")
+    if change["action"] == "create":
+        lines += ["| field | value |", "|---|---|"]
+        for key, value in (change.get("after") or {}).items():
+            lines.append(f"| `{key}` | {_code(value)} |")
+        if change.get("secret"):
+            s = change["secret"]
+            lines.append(
+                f"| `client_secret` | _(sensitive: generated on apply, stored in "
+                f"{s['store']} at {s['path']})_ |"
+            )
+    elif change.get("diff"):
+        lines += ["| field | before | after |", "|---|---|---|"]
+        for entry in change["diff"]:
+            lines.append(
+                f"| `{entry['path']}` | {_code(entry['before'])} | {_code(entry['after'])} |"
+            )
+    if change.get("steps"):
+        lines += ["", "Steps: " + " → ".join(change["steps"])]
+    tests = change.get("tests")
+    if tests:
+        lines += ["", f"Policy tests: {tests['passed']} passed, {tests['failed']} failed"]
+        for result in tests["results"]:
+            mark = "✅" if result["passed"] else "❌"
+            extra = f" — {'; '.join(result['failures'])}" if result["failures"] else ""
+            lines.append(f"- {mark} {result['name']}: {result['result']}{extra}")
+    backtest = change.get("backtest")
+    if backtest:
+        lines += ["", _backtest_line(backtest)]
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _backtest_line(backtest: Mapping[str, Any]) -> str:
+    if backtest.get("skipped"):
+        return f"Back-test skipped: {backtest['skipped']}"
+    line = (
+        f"Back-test over {backtest['requests']} recent requests: "
+        f"{backtest['newly_warn']} would newly warn, {backtest['newly_block']} would newly block"
+    )
+    examples = backtest.get("examples") or []
+    if examples:
+        line += " (e.g. " + ", ".join(f"`{e}`" for e in examples) + ")"
+    return line
+
+
+def _closing(document: Mapping[str, Any]) -> str:
+    summary = document["summary"]
+    return (
+        f"{summary['unchanged']} unchanged · {summary['unmanaged']} unmanaged · "
+        f"{summary['ignored']} ignored\n"
+    )
+
+
+def render_text(
+    document: Mapping[str, Any],
+    *,
+    marker: str | None = None,
+    details_url: str | None = None,
+    limit: int = COMMENT_LIMIT,
+) -> str:
+    """The whole comment body, never longer than `limit` characters."""
+    head = [f"{marker}\n" if marker else "", "### certgov plan\n\n"]
+    changes = document["changes"]
+    if not changes:
+        head.append(f"No changes · plan `{str(document['fingerprint'])[:19]}…`\n")
+        return "".join(head)
+    head.append(verdict(document) + "\n\n")
+    destructive = [c for c in changes if c["action"] in DESTRUCTIVE]
+    if destructive:
+        head.append("> [!WARNING]\n> This plan disables or deletes:\n")
+        for c in destructive:
+            head.append(f"> - **{c['action']}** `{c['address']}`\n")
+        head.append("\n")
+    for warning in document.get("warnings") or ():
+        head.append(f"> {warning}\n")
+    tail = "\n" + _closing(document)
+    blocks = [_details(c) for c in changes]
+    where = f" The full plan: {details_url}" if details_url else ""
+    fixed = len("".join(head)) + len(tail)
+    prefix = [0]
+    for block in blocks:
+        prefix.append(prefix[-1] + len(block))
+    for kept in range(len(blocks), -1, -1):
+        omitted = len(blocks) - kept
+        note = (
+            f"\n_{omitted} of {len(blocks)} change details left out to fit the comment "
+            f"limit.{where}_\n"
+            if omitted
+            else ""
+        )
+        if fixed + prefix[kept] + len(note) <= limit or kept == 0:
+            return "".join(head) + "".join(blocks[:kept]) + note + tail
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def render(
+    document: Mapping[str, Any],
+    out: TextIO,
+    *,
+    marker: str | None = None,
+    details_url: str | None = None,
+) -> None:
+    out.write(render_text(document, marker=marker, details_url=details_url))
