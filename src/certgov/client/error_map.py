@@ -163,7 +163,7 @@ def _classify(
         has = ", ".join(ctx.scopes) if ctx.scopes else "no scopes"
         return ScopeError, f"{ctx.route.operation} needs scope {needed}; this account has {has}"
     if code == "TOO_MANY_REQUESTS":
-        when = f"retry in {retry_after:g} seconds" if retry_after is not None else "retry later"
+        when = f"retry in {_seconds(retry_after)}" if retry_after is not None else "retry later"
         if ctx.login:
             return AuthenticationError, (
                 f"login for service account {account} is locked out after too many failed "
@@ -203,6 +203,10 @@ def _precondition_message(envelope: Envelope, ctx: CallContext) -> str:
     if ctx.ambiguous:
         message += "; an earlier attempt whose answer was lost may have made this change itself"
     return message
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second{'' if value == 1 else 's'}"
 
 
 def _needed_scope(details: Details) -> str | None:
