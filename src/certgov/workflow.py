@@ -41,7 +41,9 @@ def plan_options(
     )
 
 
-def store_facts(desired: State, stores: Mapping[str, SecretStore]) -> dict[str, StoreRecordMeta | None]:
+def store_facts(
+    desired: State, stores: Mapping[str, SecretStore]
+) -> dict[str, StoreRecordMeta | None]:
     """The meta of each declared account's store record (never the secret)."""
     records: dict[str, StoreRecordMeta | None] = {}
     for resource in desired.of_kind(SERVICE_ACCOUNT):

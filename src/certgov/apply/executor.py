@@ -273,18 +273,12 @@ class Executor:
             return self._create_policy(change, after, key)
         return self._create_account(change, after, key)
 
-    def _find_by_name(self, kind: str, name: str) -> Mapping[str, Any] | None:
-        path = "/service/policies" if kind == POLICY else "/service/service-accounts"
-        for item in self.client.list_all(path):
-            if item.get("name") == name:
-                return dict(item)
-        return None
-
     def _conflict(self, change: Mapping[str, Any], exc: ConflictError) -> str:
         kind, name = change["kind"], change["name"]
-        existing = self._find_by_name(kind, name)
+        find = self.client.find_policy if kind == POLICY else self.client.find_service_account
+        existing = find(name)
         spec_of = policy_spec if kind == POLICY else account_spec
-        if existing is not None and spec_of(existing) == change["after"]:
+        if existing is not None and spec_of(existing.data) == change["after"]:
             return "created by a concurrent apply with the declared content (conflict met)"
         raise CertgovError(f"{change['address']}: {exc.message}") from None
 
@@ -325,7 +319,7 @@ class Executor:
         obj, creds, etag = result.data, result.credentials, result.etag
         note = ""
         if creds is None:
-            # A replayed answer carries no secret: the first attempt's secret is lost, make a new one.
+            # A replayed answer has no secret: the first attempt's secret is lost; make a new one.
             result = self.client.regenerate_secret(obj["uuid"], if_match=etag)
             obj, creds, etag = result.data, result.credentials, result.etag
             note = " (earlier answer lost; secret regenerated)"
@@ -363,6 +357,7 @@ class Executor:
 
     def _toggle(self, change: Mapping[str, Any], enable: bool) -> str:
         address = change["address"]
+        call: Callable[..., Any]
         if change["kind"] == POLICY:
             call = self.client.enable_policy if enable else self.client.disable_policy
         else:
@@ -391,7 +386,7 @@ class Executor:
 
     def _delete(self, change: Mapping[str, Any]) -> str:
         address = change["address"]
-        call = (
+        call: Callable[..., Any] = (
             self.client.delete_policy
             if change["kind"] == POLICY
             else self.client.delete_service_account

@@ -31,16 +31,26 @@ def _outcome_line(outcome: Any) -> str:
 def _table(outcomes: list[Any]) -> list[str]:
     rows = [("ADDRESS", "ACTION", "STATUS")] + [(o.address, o.action, o.status) for o in outcomes]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
 
 
 @click.command("apply")
 @click.argument("target_path", default=".", type=click.Path(exists=True), metavar="[PLANFILE|PATH]")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
-@click.option("--ignore-source", is_flag=True, help="Apply a plan file even if the declarations changed.")
-@click.option("--expect-fingerprint", metavar="SHA256", help="Refuse unless the plan has this fingerprint.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects.")
+@click.option(
+    "--ignore-source", is_flag=True, help="Apply a plan file even if the declarations changed."
+)
+@click.option(
+    "--expect-fingerprint", metavar="SHA256", help="Refuse unless the plan has this fingerprint."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
+)
 @click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @api_options
@@ -53,7 +63,9 @@ def apply_command(
     targets: tuple[str, ...],
     allow_mass_change: bool,
     no_color: bool,
-    **api: Any,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
     from certgov.apply.executor import ApplyFailedError, Executor, check_fresh
@@ -67,7 +79,9 @@ def apply_command(
     plan_file = Path(target_path).is_file()
     if plan_file:
         if targets or allow_mass_change:
-            raise UsageError("--target and --allow-mass-change belong to planning, not to a plan file")
+            raise UsageError(
+                "--target and --allow-mass-change belong to planning, not to a plan file"
+            )
         document = load_plan_file(target_path)
         decls = load(document["source"]["path"])
         if decls.digest != document["source"]["digest"] and not ignore_source:
@@ -79,13 +93,13 @@ def apply_command(
         decls = load(target_path)
         parse_targets(targets)
     stores = build_stores(decls.config.secret_stores, root=decls.root)
-    with open_client(config_server=decls.config.server, **api) as client:
+    with open_client(url, credentials, decls.config.server, parallelism) as client:
         if not plan_file:
             run = make_plan(
                 decls,
                 client,
                 stores,
-                server=client.base_url,
+                server=client.server,
                 source_path=target_path,
                 allow_mass_change=allow_mass_change,
                 targets=targets,
@@ -104,13 +118,25 @@ def apply_command(
             )
         if not document["changes"]:
             if fmt == "json":
-                click.echo(dumps({"format_version": "1", "plan_fingerprint": document["fingerprint"], "summary": {}, "results": []}), nl=False)
+                click.echo(
+                    dumps(
+                        {
+                            "format_version": "1",
+                            "plan_fingerprint": document["fingerprint"],
+                            "summary": {},
+                            "results": [],
+                        }
+                    ),
+                    nl=False,
+                )
             else:
                 click.echo("Nothing to apply.")
             return
         if not plan_file and not auto_approve:
             click.echo("Only 'yes' will be accepted to approve.", err=progress_err)
-            answer = click.prompt("Apply these changes?", default="", show_default=False, err=progress_err)
+            answer = click.prompt(
+                "Apply these changes?", default="", show_default=False, err=progress_err
+            )
             if answer.strip() != "yes":
                 raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")
         client.ensure_session(SESSION_MARGIN)
@@ -122,7 +148,7 @@ def apply_command(
             current=current,
             desired=decls.state,
             root=decls.root,
-            server_url=client.base_url,
+            server_url=client.server,
             parallelism=client.parallelism,
             emit=lambda outcome: click.echo(_outcome_line(outcome), err=progress_err),
         )

@@ -40,10 +40,16 @@ def failure_lines(results: list[PolicyTestResult]) -> list[str]:
 
 @click.command("plan")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the plan document here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--out", "out_file", type=click.Path(dir_okay=False), help="Write the plan document here."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
-@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
+)
 @click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @api_options
@@ -55,7 +61,9 @@ def plan_command(
     targets: tuple[str, ...],
     allow_mass_change: bool,
     no_color: bool,
-    **api: object,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
 ) -> None:
     """Show what apply would change in the live tenant to match the declarations at PATH."""
     from certgov.apply.stores import build_stores
@@ -65,12 +73,12 @@ def plan_command(
     decls = load(path)
     parse_targets(targets)
     stores = build_stores(decls.config.secret_stores, root=decls.root)
-    with open_client(config_server=decls.config.server, **api) as client:
+    with open_client(url, credentials, decls.config.server, parallelism) as client:
         run = make_plan(
             decls,
             client,
             stores,
-            server=client.base_url,
+            server=client.server,
             source_path=path,
             allow_mass_change=allow_mass_change,
             targets=targets,
