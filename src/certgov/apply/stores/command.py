@@ -86,6 +86,8 @@ class CommandStore:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=self.cwd,
+                # Exactly os.environ: the secret is never added to it.
+                env=dict(os.environ),
                 # Its own process group, so that a timeout kills whatever it started too.
                 start_new_session=True,
             )

@@ -28,12 +28,20 @@ from certgov.apply.stores.vault import VaultStore
 from certgov.errors import ProblemCollector
 
 DEFAULT_TIMEOUT = 30.0
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?")
+_UNIT_SECONDS = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+    None: 1.0,
+}
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from `30s`, `500ms`, `2m`, `1h` or a plain number of seconds; must be > 0."""
+    """Seconds from `30s`, `500ms`, `2m`, `1h`, `1d`, `1w` or a number of seconds; must be > 0."""
     if isinstance(value, bool):
         raise ValueError("must be a duration such as 30s")
     if isinstance(value, int | float):

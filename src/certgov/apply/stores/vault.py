@@ -116,8 +116,10 @@ class VaultStore:
             response = kv.read_secret_version(
                 path=path, mount_point=self.mount, raise_on_deleted_version=True
             )
-        except self._hvac.exceptions.InvalidPath:
-            return None
+        except self._hvac.exceptions.InvalidPath as exc:
+            if _absent(exc):
+                return None
+            raise self._failure(f"cannot read {path!r}", exc) from None
         except self._vault_errors() as exc:
             raise self._failure(f"cannot read {path!r}", exc) from None
         data = (response.get("data") or {}).get("data")
@@ -152,8 +154,10 @@ class VaultStore:
     def _current_version(self, kv: Any, path: str) -> int:
         try:
             response = kv.read_secret_metadata(path=path, mount_point=self.mount)
-        except self._hvac.exceptions.InvalidPath:
-            return 0
+        except self._hvac.exceptions.InvalidPath as exc:
+            if _absent(exc):
+                return 0
+            raise self._failure(f"cannot read the metadata of {path!r}", exc) from None
         except self._vault_errors() as exc:
             raise self._failure(f"cannot read the metadata of {path!r}", exc) from None
         return int(response["data"]["current_version"])
@@ -164,3 +168,8 @@ class VaultStore:
             if self._client is not None:
                 self._client.adapter.close()
                 self._client = None
+
+
+def _absent(exc: Any) -> bool:
+    """A 404 for a missing secret has no error text; one for a missing mount or route has."""
+    return not getattr(exc, "errors", None)
