@@ -1,0 +1,129 @@
+"""The declaration schemas: where they are, and validating a document with them.
+
+The JSON Schemas under `schemas/` are the runtime validation, not a copy of it. Installed from a
+wheel they live in the package data (`certgov/_data/schemas`, force-included by pyproject); in
+an editable install they are read from the repository's `schemas/` folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from certgov.declarations.yamlpos import join_index, join_key
+
+SCHEMA_FILES = ("certgov.json", "config.json", "policy.json", "service-account.json")
+ENTRY_SCHEMA = "certgov.json"
+
+
+def repo_schema_dir() -> Path:
+    """The repository's `schemas/` folder (an editable install or a source checkout)."""
+    return Path(__file__).resolve().parents[3] / "schemas"
+
+
+def schema_dir() -> Path:
+    """The installed package data when present, else the repository's folder."""
+    packaged = resources.files("certgov").joinpath("_data", "schemas")
+    if isinstance(packaged, Path) and (packaged / ENTRY_SCHEMA).is_file():
+        return packaged
+    return repo_schema_dir()
+
+
+@cache
+def load_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema file, by file name."""
+    folder = schema_dir()
+    return {name: json.loads((folder / name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schemas = load_schemas()
+    # The files refer to each other by relative file name (`policy.json#/$defs/duration`), as
+    # editors resolve them next to each other; the registry answers those names.
+    registry: Registry[Any] = Registry().with_resources(
+        (name, Resource.from_contents(body, default_specification=DRAFT202012))
+        for name, body in schemas.items()
+    )
+    return Draft202012Validator(schemas[ENTRY_SCHEMA], registry=registry)
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema violation: the path of the node it is about, and the message."""
+
+    path: str
+    message: str
+    key: bool = False
+    nodes: tuple[str, ...] = ()
+    """The paths of the nodes found wrong (a missing property's own path for `required`)."""
+
+
+def _path(parts: Iterator[str | int] | Any) -> str:
+    out = ""
+    for part in parts:
+        out = join_index(out, part) if isinstance(part, int) else join_key(out, str(part))
+    return out
+
+
+def _custom_message(error: ValidationError) -> str | None:
+    # `errorMessage` (as ajv-errors and the YAML language server read it): a friendlier text
+    # for keywords whose default message names no field.
+    custom = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
+    if isinstance(custom, Mapping):
+        text = custom.get(str(error.validator))
+        return str(text) if text is not None else None
+    return None
+
+
+def _problems(error: ValidationError) -> list[SchemaProblem]:
+    path = _path(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        # Point at each unexpected key itself rather than at its parent, and say what fits.
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = sorted((schema.get("properties") or {}).keys())
+        hint = f"allowed here: {', '.join(allowed)}" if allowed else "no fields are allowed here"
+        return [
+            SchemaProblem(
+                join_key(path, str(key)),
+                f"unknown field; {hint}",
+                key=True,
+                nodes=(join_key(path, str(key)),),
+            )
+            for key in error.instance
+            if key not in allowed
+        ]
+    nodes: tuple[str, ...] = (path,)
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        wanted = error.validator_value if isinstance(error.validator_value, list) else []
+        nodes = tuple(join_key(path, str(k)) for k in wanted if k not in error.instance)
+    return [SchemaProblem(path, _custom_message(error) or error.message, nodes=nodes)]
+
+
+def _leaves(error: ValidationError) -> Iterator[ValidationError]:
+    # `allOf` + `if`/`then` report their errors directly; only the combinators that hide the
+    # cause in `context` (anyOf/oneOf without an errorMessage) are opened up.
+    if error.context and _custom_message(error) is None:
+        for sub in error.context:
+            yield from _leaves(sub)
+    else:
+        yield error
+
+
+def validate(document: Any) -> list[SchemaProblem]:
+    """Every schema violation of one document, in a stable order."""
+    found: set[SchemaProblem] = set()
+    for error in _validator().iter_errors(document):
+        for leaf in _leaves(error):
+            found.update(_problems(leaf))
+    return sorted(found, key=lambda p: (p.path, p.message))

@@ -1,0 +1,165 @@
+"""The files of a declarations repository: from a folder, or from a git ref without checkout."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+import git
+
+from certgov.errors import UsageError
+
+
+class SourceTree(Protocol):
+    """Read access to the files below a repository root, by relative POSIX path."""
+
+    def files(self) -> list[str]:
+        """Every file below the root, sorted, hidden files and folders left out."""
+        ...
+
+    def size(self, rel: str) -> int: ...
+
+    def read(self, rel: str) -> bytes: ...
+
+    def exists(self, rel: str) -> bool: ...
+
+
+def _hidden(rel: str) -> bool:
+    return any(part.startswith(".") for part in PurePosixPath(rel).parts)
+
+
+@dataclass
+class DirectoryTree:
+    """The files of a folder on disk."""
+
+    root: Path
+
+    def files(self) -> list[str]:
+        out: list[str] = []
+        for folder, dirs, names in os.walk(self.root):
+            # Pruning in place keeps os.walk out of hidden folders (.git, .certgov-secrets).
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            base = Path(folder).relative_to(self.root)
+            out.extend((base / name).as_posix() for name in names if not name.startswith("."))
+        return sorted(out)
+
+    def size(self, rel: str) -> int:
+        return (self.root / rel).stat().st_size
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+
+@dataclass
+class GitTree:
+    """The files below a folder as they are in one git commit."""
+
+    blobs: dict[str, git.Blob] = field(default_factory=dict)
+
+    def files(self) -> list[str]:
+        return sorted(rel for rel in self.blobs if not _hidden(rel))
+
+    def size(self, rel: str) -> int:
+        return int(self.blobs[rel].size)
+
+    def read(self, rel: str) -> bytes:
+        data: bytes = self.blobs[rel].data_stream.read()
+        return data
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.blobs
+
+
+_SYMLINK_MODE = 0o120000
+
+
+@contextmanager
+def open_git_tree(root: Path, ref: str) -> Iterator[tuple[GitTree, str]]:
+    """The tree at `ref` below `root` (a folder inside a git work tree), and the commit's sha."""
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(f"--ref needs a git repository, and {root} is not inside one") from None
+    with repo:
+        try:
+            commit = repo.commit(ref)
+        except (git.BadName, git.BadObject, ValueError, git.GitCommandError):
+            raise UsageError(f"unknown git ref {ref!r}") from None
+        work_tree = Path(repo.working_tree_dir or root).resolve()
+        prefix = root.resolve().relative_to(work_tree).as_posix()
+        tree = commit.tree
+        if prefix != ".":
+            try:
+                tree = tree / prefix
+            except KeyError:
+                raise UsageError(f"{prefix} does not exist at git ref {ref!r}") from None
+        blobs: dict[str, git.Blob] = {}
+        for item in tree.traverse():
+            if isinstance(item, git.Blob) and item.mode != _SYMLINK_MODE:
+                rel = PurePosixPath(item.path).relative_to(tree.path) if tree.path else item.path
+                blobs[PurePosixPath(rel).as_posix()] = item
+        yield GitTree(blobs), commit.hexsha
+
+
+def head_commit(root: Path) -> str | None:
+    """HEAD's sha when `root` is inside a git work tree and unchanged since HEAD, else None."""
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    with repo:
+        try:
+            sha = repo.head.commit.hexsha
+            # Uncommitted edits below the root make the files differ from HEAD: no commit then.
+            dirty = repo.is_dirty(untracked_files=True, path=str(root.resolve()))
+        except (ValueError, git.GitCommandError):
+            return None
+        return None if dirty else sha
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def glob_match(pattern: str, rel: str) -> bool:
+    """Whether a relative POSIX path matches a glob; only `**` crosses folders."""
+    return _glob_regex(pattern).fullmatch(rel) is not None
+
+
+def select(
+    files: list[str], include: tuple[str, ...], exclude: tuple[str, ...], skip: str
+) -> list[str]:
+    """The files that an include glob matches and no exclude glob does, `skip` left out."""
+    return [
+        rel
+        for rel in files
+        if rel != skip
+        and any(glob_match(g, rel) for g in include)
+        and not any(glob_match(g, rel) for g in exclude)
+    ]
