@@ -251,7 +251,8 @@ class FakeApi:
         self, store: dict[Any, dict[str, Any]], kind: str, body: dict[str, Any]
     ) -> httpx.Response:
         if any(o["name"] == body["name"] for o in store.values()):
-            return error(409, "CONFLICT", f"a {kind[:-1]} named {body['name']!r} exists")
+            noun = "policy" if kind == "policies" else "service account"
+            return error(409, "CONFLICT", f"a {noun} named {body['name']!r} exists")
         extra: dict[str, Any] = {}
         if kind == "policies":
             obj = self.add_policy(body.pop("name"), **body)
