@@ -115,7 +115,8 @@ def read_csr(pem: str) -> dict[str, Any]:
     try:
         csr = x509.load_pem_x509_csr(pem.encode("utf-8"))
     except ValueError as exc:
-        raise CsrError(f"is not a PEM certificate signing request ({exc})") from exc
+        # cryptography's own text names its internals and changes between versions.
+        raise CsrError("is not a PEM certificate signing request") from exc
     if not csr.is_signature_valid:
         raise CsrError("the CSR's signature does not verify")
     fields: dict[str, Any] = {

@@ -23,6 +23,7 @@ from certgov.rules.catalogue import (
 )
 from certgov.rules.csr import CsrError, read_csr
 from certgov.rules.domains import name_problems, normalise_name
+from certgov.rules.validation import type_name
 
 Problems = list[tuple[str, str]]
 
@@ -116,22 +117,6 @@ def request_to_json(req: CertRequest) -> dict[str, Any]:
     }
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
 def _whole_number(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -194,7 +179,7 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.add(self.at(key), f"must be a list, not {_type_name(value)}")
+            self.add(self.at(key), f"must be a list, not {type_name(value)}")
             return ()
         for i, item in enumerate(value):
             if item not in choices:
@@ -209,7 +194,7 @@ class _Reader:
         if value is None:
             return out
         if not isinstance(value, Mapping):
-            self.add(self.at("sans"), f"must be an object, not {_type_name(value)}")
+            self.add(self.at("sans"), f"must be an object, not {type_name(value)}")
             return out
         for key in sorted(map(str, value)):
             if key not in SAN_KINDS:
@@ -222,7 +207,7 @@ class _Reader:
                 continue
             where = self.at("sans", kind)
             if not isinstance(entries, list):
-                self.add(where, f"must be a list, not {_type_name(entries)}")
+                self.add(where, f"must be a list, not {type_name(entries)}")
                 continue
             good = []
             for i, entry in enumerate(entries):
@@ -238,7 +223,7 @@ class _Reader:
         value: Any = self.body.get("common_name", "")
         where = self.at("common_name")
         if not isinstance(value, str):
-            self.add(where, f"must be a string, not {_type_name(value)}")
+            self.add(where, f"must be a string, not {type_name(value)}")
             return ""
         if not value and not has_sans:
             self.add(where, "is required when the request has no SAN")
@@ -253,7 +238,7 @@ class _Reader:
             self.add(where, "is required")
             return "", 0
         if not isinstance(value, Mapping):
-            self.add(where, f"must be an object, not {_type_name(value)}")
+            self.add(where, f"must be an object, not {type_name(value)}")
             return "", 0
         for key in sorted(map(str, value)):
             if key not in ("algorithm", "size"):
@@ -294,7 +279,7 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.add(self.at("subject"), f"must be an object, not {_type_name(value)}")
+            self.add(self.at("subject"), f"must be an object, not {type_name(value)}")
             return {}
         out = {}
         for key in sorted(map(str, value)):
@@ -308,7 +293,7 @@ class _Reader:
             if item is None:
                 continue
             if not isinstance(item, str):
-                self.add(self.at("subject", key), f"must be a string, not {_type_name(item)}")
+                self.add(self.at("subject", key), f"must be a string, not {type_name(item)}")
             elif item:  # an empty field is an unset field (§4.3)
                 out[key] = item
         return out
@@ -316,14 +301,14 @@ class _Reader:
     def is_ca(self) -> bool:
         value = self.body.get("is_ca", False)
         if not isinstance(value, bool):
-            self.add(self.at("is_ca"), f"must be true or false, not {_type_name(value)}")
+            self.add(self.at("is_ca"), f"must be true or false, not {type_name(value)}")
             return False
         return value
 
 
 def _san_problem(kind: str, entry: Any) -> str | None:
     if not isinstance(entry, str):
-        return f"must be a string, not {_type_name(entry)}"
+        return f"must be a string, not {type_name(entry)}"
     if kind == "dns":
         problems = name_problems(entry, allow_wildcard=True)
         return "; ".join(problems) if problems else None
@@ -391,7 +376,7 @@ def _parse_csr(body: Mapping[str, Any], path: str) -> tuple[CertRequest | None, 
     pem = body["csr"]
     fields: dict[str, Any] = {}
     if not isinstance(pem, str):
-        reader.add(where, f"must be a PEM string, not {_type_name(pem)}")
+        reader.add(where, f"must be a PEM string, not {type_name(pem)}")
     else:
         try:
             fields = read_csr(pem)
@@ -415,7 +400,7 @@ def parse_request(
     request has a SAN. With `csr`, only `action`, `validity_days` and `purpose` may accompany it.
     """
     if not isinstance(body, Mapping):
-        return None, [(path, f"must be an object, not {_type_name(body)}")]
+        return None, [(path, f"must be an object, not {type_name(body)}")]
     if "csr" in body:
         return _parse_csr(body, path)
     return _parse_fields(body, path)

@@ -54,7 +54,8 @@ def parse_int(value: Any) -> int | None:
     return None
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a JSON value's type reads in a message: 'a string', 'a list', 'null'."""
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     if value is None:
         return "null"
@@ -77,7 +78,7 @@ def value_problems(spec: ValueSpec, value: Any, path: str) -> Problems:
         number = parse_int(value)
         if number is None:
             return [
-                (path, f"must be a whole number (or a string of digits), not {_type_name(value)}")
+                (path, f"must be a whole number (or a string of digits), not {type_name(value)}")
             ]
         low, high = spec.minimum, spec.maximum
         if (low is not None and number < low) or (high is not None and number > high):
@@ -92,7 +93,7 @@ def value_problems(spec: ValueSpec, value: Any, path: str) -> Problems:
                 problems.append((f"{path}[{i}]", _choice_message(spec, item)))
         return problems
     if not isinstance(value, str):
-        return [(path, f"must be a string, not {_type_name(value)}")]
+        return [(path, f"must be a string, not {type_name(value)}")]
     if spec.type == "enum":
         return [] if value in spec.choices else [(path, _choice_message(spec, value))]
     if spec.type == "country":
@@ -124,7 +125,7 @@ def _name_problems(body: Mapping[str, Any]) -> Problems:
         return [("name", "is required")]
     name = body["name"]
     if not isinstance(name, str):
-        return [("name", f"must be a string, not {_type_name(name)}")]
+        return [("name", f"must be a string, not {type_name(name)}")]
     if not name.strip():
         return [("name", "must not be empty")]
     if len(name) > NAME_MAX:
@@ -137,7 +138,7 @@ def _description_problems(body: Mapping[str, Any]) -> Problems:
     if description is None:
         return []
     if not isinstance(description, str):
-        return [("description", f"must be a string, not {_type_name(description)}")]
+        return [("description", f"must be a string, not {type_name(description)}")]
     if len(description) > DESCRIPTION_MAX:
         return [
             (
@@ -150,7 +151,7 @@ def _description_problems(body: Mapping[str, Any]) -> Problems:
 
 def _enabled_problems(body: Mapping[str, Any]) -> Problems:
     if "is_enabled" in body and not isinstance(body["is_enabled"], bool):
-        return [("is_enabled", f"must be true or false, not {_type_name(body['is_enabled'])}")]
+        return [("is_enabled", f"must be true or false, not {type_name(body['is_enabled'])}")]
     return []
 
 
@@ -160,7 +161,7 @@ def _criteria_problems(body: Mapping[str, Any]) -> Problems:
         return [(path, "is required")]
     criteria = body[path]
     if not isinstance(criteria, Mapping):
-        return [(path, f"must be an object, not {_type_name(criteria)}")]
+        return [(path, f"must be an object, not {type_name(criteria)}")]
     problems = _unknown_fields(criteria, CRITERIA_FIELDS, path)
     if "action" not in criteria:
         problems.append((f"{path}.action", "is required"))
@@ -175,14 +176,14 @@ def _criteria_problems(body: Mapping[str, Any]) -> Problems:
     if "domains" not in criteria:
         problems.append((f"{path}.domains", "is required"))
     elif not isinstance(domains, list):
-        problems.append((f"{path}.domains", f"must be a list, not {_type_name(domains)}"))
+        problems.append((f"{path}.domains", f"must be a list, not {type_name(domains)}"))
     elif not domains:
         problems.append((f"{path}.domains", "must hold at least one domain pattern"))
     else:
         for i, pattern in enumerate(domains):
             where = f"{path}.domains[{i}]"
             if not isinstance(pattern, str):
-                problems.append((where, f"must be a string, not {_type_name(pattern)}"))
+                problems.append((where, f"must be a string, not {type_name(pattern)}"))
                 continue
             problems.extend((where, message) for message in pattern_problems(pattern))
     return problems
@@ -193,7 +194,7 @@ def _rule_values_problems(action: str, values: Any, path: str) -> Problems:
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
-        return [(path, f"must be an object, not {_type_name(values)}")]
+        return [(path, f"must be an object, not {type_name(values)}")]
     if not spec.values and values:
         return [
             (f"{path}.{key}", f"unknown key: {action} takes no values") for key in sorted(values)
@@ -220,7 +221,7 @@ def _rule_values_problems(action: str, values: Any, path: str) -> Problems:
 
 def _rule_problems(rule: Any, path: str) -> Problems:
     if not isinstance(rule, Mapping):
-        return [(path, f"must be an object, not {_type_name(rule)}")]
+        return [(path, f"must be an object, not {type_name(rule)}")]
     problems = _unknown_fields(rule, RULE_FIELDS, path)
     if "fail" in rule and rule["fail"] not in FAIL_MODES:
         problems.append((f"{path}.fail", f"must be hard or soft, not {rule['fail']!r}"))
@@ -270,7 +271,7 @@ def _rules_problems(body: Mapping[str, Any]) -> Problems:
         return [("rules", "is required")]
     rules = body["rules"]
     if not isinstance(rules, list):
-        return [("rules", f"must be a list, not {_type_name(rules)}")]
+        return [("rules", f"must be a list, not {type_name(rules)}")]
     problems: Problems = []
     for i, rule in enumerate(rules):
         problems.extend(_rule_problems(rule, f"rules[{i}]"))
@@ -287,7 +288,7 @@ def policy_problems(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     ignored, so that a body read from the API may be sent back.
     """
     if not isinstance(body, Mapping):
-        return [("", f"the policy must be an object, not {_type_name(body)}")]
+        return [("", f"the policy must be an object, not {type_name(body)}")]
     return [
         *_unknown_fields(body, POLICY_FIELDS + READ_ONLY_FIELDS, ""),
         *_name_problems(body),
