@@ -1,0 +1,227 @@
+"""`certgov server`: serve the reference CLM server, bootstrap its first admin, check its audit
+chain, or do all that in one go with `quickstart`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from certgov.errors import CertgovError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_PORT = 8200
+QUICKSTART_ADMIN = "quickstart-admin"
+
+
+def _settings(database: str, trusted_proxy: tuple[str, ...] = (), rate_limit: float = 20.0) -> Any:
+    from certgov.server.settings import ServerConfigError, Settings
+
+    try:
+        return Settings(database_url=database, trusted_proxies=trusted_proxy, rate_limit=rate_limit)
+    except ServerConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_store(database: str) -> Any:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from certgov.server.store import Store
+
+    try:
+        return Store(database)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise CertgovError(f"cannot open the database {database}: {exc}") from None
+
+
+def _serve(settings: Any, host: str, port: int, log_level: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from certgov.server.serve import serve
+
+    try:
+        serve(settings, host, port, log_level)
+    except SQLAlchemyError as exc:
+        raise CertgovError(f"cannot open the database {settings.database_url}: {exc}") from None
+
+
+def _database_option() -> Callable[[F], F]:
+    from certgov.server.settings import DEFAULT_DATABASE_URL
+
+    option: Callable[[F], F] = click.option(
+        "--database",
+        default=DEFAULT_DATABASE_URL,
+        show_default=True,
+        help="sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    return option
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@_database_option()
+@click.option(
+    "--trusted-proxy",
+    multiple=True,
+    metavar="CIDR",
+    help="A proxy whose X-Forwarded-For is believed (repeatable; never 0.0.0.0/0 or ::/0).",
+)
+@click.option(
+    "--rate-limit",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Login and validate calls per second per client address (burst twice that; 0 = off).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.pass_context
+def server(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    database: str,
+    trusted_proxy: tuple[str, ...],
+    rate_limit: float,
+    log_level: str,
+) -> None:
+    """Serve the reference CLM server (the contract's /api/v1) until interrupted."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(database, trusted_proxy, rate_limit)
+    _serve(settings, host, port, log_level)
+
+
+def _write_credentials(path: Path, credentials: dict[str, str]) -> None:
+    """Mode 0600 from the start; refuses to replace an existing file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(credentials, out, indent=2)
+        out.write("\n")
+
+
+def _bootstrap(database: str, name: str, out: Path, expires_in_days: int) -> dict[str, str]:
+    from certgov.server.bootstrap import bootstrap_admin
+    from certgov.server.problems import ApiProblem
+    from certgov.server.settings import utc_now
+
+    if out.exists():
+        raise UsageError(f"{out} exists already; refusing to overwrite it")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a directory")
+    store = _open_store(database)
+    try:
+        credentials = bootstrap_admin(store, name, utc_now(), expires_in_days)
+    except ApiProblem as exc:
+        raise CertgovError(f"cannot create the admin account: {exc.message}") from None
+    finally:
+        store.close()
+    _write_credentials(out, credentials)
+    return credentials
+
+
+@server.command("bootstrap-admin")
+@_database_option()
+@click.option("--name", required=True, help="Name of the admin account.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Credentials file to create (mode 0600).",
+)
+@click.option("--expires-in-days", default=365, show_default=True, type=click.IntRange(min=1))
+def bootstrap_admin_cmd(database: str, name: str, out: Path, expires_in_days: int) -> None:
+    """Create the first admin account and write its credentials to a new file."""
+    credentials = _bootstrap(database, name, out, expires_in_days)
+    click.echo(f"created admin account {name!r} ({credentials['uuid']})")
+    click.echo(f"credentials written to {out} (mode 0600); the secret is shown nowhere else")
+
+
+@server.command("verify-audit")
+@_database_option()
+def verify_audit_cmd(database: str) -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken event."""
+    from certgov.server.audit import verify_chain
+
+    store = _open_store(database)
+    try:
+        with store.transaction() as tx:
+            head = tx.chain_head()
+            problem = verify_chain(tx.iter_audit(), head)
+    finally:
+        store.close()
+    if problem is not None:
+        raise CertgovError(str(problem))
+    click.echo(f"audit chain intact: {head[0]} events")
+
+
+def quickstart_text(workdir: Path, port: int, credentials_file: Path) -> str:
+    """What quickstart prints: where the server is and how to log in without showing the secret."""
+    url = f"http://127.0.0.1:{port}/api/v1"
+    creds = shlex.quote(str(credentials_file))
+    login = (
+        f"curl -s -H 'Content-Type: application/json' --data @{creds} {url}/service-account/auth"
+    )
+    token = (
+        f"TOKEN=$({login} | python3 -c 'import json,sys; print(json.load(sys.stdin)"
+        '["session"]["token"])\')'
+    )
+    return "\n".join(
+        [
+            "certgov reference server",
+            f"  API:          {url}",
+            f"  database:     {workdir / 'certgov-server.db'}",
+            f"  credentials:  {credentials_file} (admin account; keep this file secret)",
+            "",
+            "Log in (the secret is read from the file, never printed):",
+            f"  {token}",
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {url}/service-account/auth/verify',
+            "",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+@server.command("quickstart")
+@click.option(
+    "--workdir",
+    default="certgov-quickstart",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the database and the admin credentials.",
+)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+def quickstart_cmd(workdir: Path, port: int) -> None:
+    """Serve a local SQLite database with an admin account, and say how to call it."""
+    from certgov.server.bootstrap import account_exists
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = workdir.resolve()
+    database = f"sqlite:///{workdir / 'certgov-server.db'}"
+    credentials_file = workdir / "admin-credentials.json"
+    if credentials_file.exists():
+        uuid = json.loads(credentials_file.read_text(encoding="utf-8")).get("uuid", "")
+        store = _open_store(database)
+        try:
+            known = account_exists(store, str(uuid))
+        finally:
+            store.close()
+        if not known:
+            raise UsageError(
+                f"{credentials_file} names an account this database does not have; "
+                "remove the file to bootstrap a new admin"
+            )
+    else:
+        _bootstrap(database, QUICKSTART_ADMIN, credentials_file, 365)
+    click.echo(quickstart_text(workdir, port, credentials_file))
+    _serve(_settings(database), "127.0.0.1", port, "info")

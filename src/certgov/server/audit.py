@@ -1,0 +1,117 @@
+"""The audit log's hash chain (contract §5.2): canonical JSON, event hashes, chain verification.
+
+Each event's `hash` is SHA-256 over the canonical JSON of the event without its `hash` (so its
+`id`, content and `prev_hash` are all covered); the first event's `prev_hash` is GENESIS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: an account (or None for unknown callers and the CLI) and the peer address."""
+
+    service_account: str | None
+    name: str | None
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What it was done to."""
+
+    kind: str
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An event before the chain gives it an id, a time and hashes."""
+
+    type: str
+    actor: Actor
+    target: Target | None
+    outcome: str = "success"
+    code: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+CLI_ACTOR = Actor(None, "certgov server (command line)", None)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no insignificant whitespace, UTF-8: one byte string per value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: Mapping[str, Any]) -> str:
+    """The hash of an event as served, over everything but its own `hash`."""
+    content = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def event_document(
+    record: AuditRecord, event_id: int, occurred_at: str, prev_hash: str
+) -> dict[str, Any]:
+    """The event as the API serves it, with its hash computed."""
+    target = record.target
+    doc: dict[str, Any] = {
+        "id": event_id,
+        "type": record.type,
+        "occurred_at": occurred_at,
+        "actor": {
+            "service_account": record.actor.service_account,
+            "name": record.actor.name,
+            "ip": record.actor.ip,
+        },
+        "target": None
+        if target is None
+        else {"kind": target.kind, "id": target.id, "name": target.name},
+        "outcome": record.outcome,
+        "code": record.code,
+        "details": dict(record.details),
+        "prev_hash": prev_hash,
+    }
+    doc["hash"] = event_hash(doc)
+    return doc
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event at which the chain does not hold, and why."""
+
+    event_id: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"audit chain broken at event {self.event_id}: {self.reason}"
+
+
+def verify_chain(
+    events: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None
+) -> ChainBreak | None:
+    """Check events in id order; `head` is the stored (last_id, last_hash) to compare the end to."""
+    prev_hash = GENESIS
+    expected_id = 1
+    for event in events:
+        event_id = int(event["id"])
+        if event_id != expected_id:
+            return ChainBreak(event_id, f"expected event {expected_id} here (missing events)")
+        if event["prev_hash"] != prev_hash:
+            return ChainBreak(event_id, "prev_hash does not match the previous event's hash")
+        if event_hash(event) != event["hash"]:
+            return ChainBreak(event_id, "hash does not match the event's content")
+        prev_hash = str(event["hash"])
+        expected_id += 1
+    if head is not None and head != (expected_id - 1, prev_hash):
+        return ChainBreak(head[0], "the chain head names an event that is not the last one")
+    return None

@@ -1,0 +1,86 @@
+"""The one place that builds the error envelope, for every error the app can meet."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certgov.server.problems import ApiProblem
+
+log = logging.getLogger("certgov.server")
+
+_MESSAGES = {
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+}
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """('body', 'rules', 2, 'values', 'x') -> 'rules[2].values.x'; the location kind is dropped."""
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    if not parts:
+        return str(loc[0]) if loc else ""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def _problem_response(problem: ApiProblem) -> JSONResponse:
+    return JSONResponse(problem.body(), problem.status, problem.headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into the contract's envelope."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiProblem)
+        return _problem_response(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = []
+        for error in exc.errors():
+            details.append({"field": field_path(error.get("loc", ())), "message": _message(error)})
+        # One problem per field and message, in a stable order.
+        unique = sorted({json.dumps(d, sort_keys=True) for d in details})
+        problem = ApiProblem(
+            422, "VALIDATION_ERROR", "the request is invalid", [json.loads(d) for d in unique]
+        )
+        return _problem_response(problem)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+        problem = ApiProblem(exc.status_code, code, str(exc.detail), [], exc.headers)
+        return _problem_response(problem)
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _problem_response(ApiProblem(500, "INTERNAL_ERROR", "internal server error"))
+
+    app.add_exception_handler(ApiProblem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,54 @@
+"""What the routes share: paging, the documented error answers, JSON answers with headers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Query
+from fastapi.responses import JSONResponse
+
+from certgov.server.models import ErrorEnvelope
+
+PER_PAGE_MAX = 100
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error envelope under each status a route can answer."""
+    return {status: {"model": ErrorEnvelope} for status in sorted({422, 500, *statuses})}
+
+
+AUTHENTICATED = (401, 403, 413, 422)
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def meta(self, total: int) -> dict[str, int]:
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": total,
+            "total_pages": math.ceil(total / self.per_page),
+        }
+
+
+def paging(
+    page: int = Query(1, ge=1, description="1-based page number"),
+    per_page: int = Query(25, ge=1, le=PER_PAGE_MAX, description="items per page, at most 100"),
+) -> Paging:
+    return Paging(page, per_page)
+
+
+def json_answer(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status, headers)
