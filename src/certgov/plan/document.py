@@ -5,7 +5,7 @@ Layout (see docs/plan-format.md and schemas/plan.json):
     {"format_version": "1", "certgov_version", "created_at", "server",
      "source": {"path", "git_commit", "digest"},
      "summary": {...counts...}, "changes": [...], "unmanaged": [...], "ignored": [...],
-     "warnings": [...], "fingerprint": "sha256:..."}
+     "rollout": [...], "warnings": [...], "fingerprint": "sha256:..."}
 
 The fingerprint is the sha256 of the canonical JSON of everything but itself and `created_at`,
 so two plans of the same changes from the same sources have the same fingerprint.
@@ -53,6 +53,7 @@ def build_document(
         "changes": [c.to_json() for c in plan.changes],
         "unmanaged": list(plan.unmanaged),
         "ignored": list(plan.ignored),
+        "rollout": [d.to_json() for d in plan.rollouts],
         "warnings": [*plan.warnings, *extra_warnings],
     }
     document["fingerprint"] = fingerprint(document)

@@ -7,7 +7,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from certgov.plan.rollout import RolloutDecision, RolloutFacts
 
 Action = Literal["rename", "create", "update", "enable", "rotate", "promote", "disable", "delete"]
 
@@ -48,11 +51,13 @@ class Facts:
 
     `store_records` maps a desired account's name to the meta of its store record (None: the
     store has none). Accounts missing from the mapping were not looked up, so no rotation is
-    decided for them from the store.
+    decided for them from the store. `rollout` maps (policy name, rule action) to what the
+    audit log says of that soft rule.
     """
 
     now: datetime
     store_records: Mapping[str, StoreRecordMeta | None] = field(default_factory=dict)
+    rollout: Mapping[tuple[str, str], RolloutFacts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Change:
     source: Mapping[str, Any] | None = None
     secret: Mapping[str, Any] | None = None
     steps: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] | None = None
 
     @property
     def address(self) -> str:
@@ -120,6 +126,7 @@ class Change:
             "source": self.source,
             "secret": self.secret,
             "steps": list(self.steps),
+            **({"evidence": dict(self.evidence)} if self.evidence else {}),
         }
 
 
@@ -132,6 +139,7 @@ class Plan:
     ignored: tuple[str, ...]
     unmanaged: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    rollouts: tuple[RolloutDecision, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTION_ORDER, 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from certgov.plan.model import (
     PlanOptions,
     digest,
 )
+from certgov.plan.rollout import PROMOTE, RolloutDecision, decide, effective_spec
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
 
 
@@ -192,6 +194,37 @@ def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Chan
     return changes
 
 
+def _with_spec(resource: Resource, spec: Mapping[str, Any]) -> Resource:
+    return Resource(resource.kind, resource.name, spec, resource.meta)
+
+
+def _plan_policy_rollout(
+    want: Resource, have: Resource | None, facts: Facts, decisions: list[RolloutDecision]
+) -> tuple[Resource, Mapping[str, Any] | None]:
+    """The policy as it should be now, and the evidence for any rule it promotes."""
+    found = decide(want, have, facts.rollout, facts.now)
+    decisions.extend(found)
+    if not found:
+        return want, None
+    promoting = {d.rule: d.to_json() for d in found if d.state == PROMOTE}
+    return _with_spec(want, effective_spec(want, found, promote=True)), (promoting or None)
+
+
+def _mark_promotion(
+    changes: list[Change], want: Resource, have: Resource, evidence: Mapping[str, Any]
+) -> list[Change]:
+    """A change that only promotes rules is a `promote`; any other change carries the evidence."""
+    decisions = [RolloutDecision(want.name, rule, PROMOTE, "") for rule in evidence]
+    unpromoted = effective_spec(want, decisions, promote=False)
+    out = []
+    for change in changes:
+        if change.action == "update":
+            action: Action = "promote" if unpromoted == dict(have.spec) else "update"
+            change = replace(change, action=action, evidence=evidence)
+        out.append(change)
+    return out
+
+
 def _plan_create(desired: Resource) -> Change:
     steps: tuple[str, ...] = ()
     secret = _secret_target(desired)
@@ -274,6 +307,7 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
     unchanged = 0
     ignored: list[str] = []
     unmanaged: list[str] = []
+    rollouts: list[RolloutDecision] = []
     for kind in KINDS:
         kind_opts = options.kind(kind)
         live_by_name = {r.name: r for r in live.of_kind(kind)}
@@ -293,11 +327,16 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
                     ):
                         have = candidate
                         break
+            evidence = None
+            if kind == POLICY:
+                want, evidence = _plan_policy_rollout(want, have, facts, rollouts)
             if have is None:
                 changes.append(_plan_create(want))
                 continue
             claimed.add(have.name)
             found = _plan_existing(want, have, facts)
+            if evidence:
+                found = _mark_promotion(found, want, have, evidence)
             changes.extend(found)
             if not found:
                 unchanged += 1
@@ -320,4 +359,5 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
         unchanged=unchanged,
         ignored=tuple(sorted(ignored)),
         unmanaged=tuple(sorted(unmanaged)),
+        rollouts=tuple(sorted(rollouts, key=lambda d: (d.policy, d.rule))),
     )
