@@ -428,3 +428,9 @@ def test_normalise_policy_values_answers_numbers_as_strings_and_sorts_lists() ->
 
 def test_normalise_policy_values_of_nothing_is_empty() -> None:
     assert normalise_policy_values(None) == {}
+
+
+def test_state_normalise_values_is_the_same_function() -> None:
+    from certgov.state import normalise_values
+
+    assert normalise_values is normalise_policy_values
