@@ -101,7 +101,9 @@ def prove_policies(
             continue
         try:
             results[change.address] = run_cases(
-                cases_for(resource, root=decls.root), evaluate, policy_body=inline_body(resource)
+                cases_for(resource, root=decls.root),
+                evaluate,
+                policy_body=inline_body(change.after or resource.spec),
             )
         except InvalidRequestError as exc:
             src = resource.meta.get("source") or {}

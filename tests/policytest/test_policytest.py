@@ -127,7 +127,7 @@ def test_run_cases_passes_the_policy_to_the_evaluator_and_summarises() -> None:
         seen.append((dict(request), body, pid))
         return answer("pass")
 
-    body = inline_body(policy("p", enabled=False))
+    body = inline_body(policy("p", enabled=False).spec)
     results = run_cases([PolicyTestCase("p", "t", {"a": 1}, "block")], evaluate, policy_body=body)
     assert seen == [({"a": 1}, body, None)]
     assert body["is_enabled"] is True

@@ -7,6 +7,7 @@ import click
 
 def register(group: click.Group) -> None:
     from certgov.cli.apply_cmd import apply_command
+    from certgov.cli.demo_cmd import demo
     from certgov.cli.plan_cmd import plan_command
     from certgov.cli.server_cmd import server
     from certgov.cli.validate_cmd import validate
@@ -15,3 +16,4 @@ def register(group: click.Group) -> None:
     group.add_command(validate)
     group.add_command(plan_command)
     group.add_command(apply_command)
+    group.add_command(demo)

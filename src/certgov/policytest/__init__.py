@@ -143,9 +143,9 @@ def run_cases(
     return [judge(case, evaluate(case.request, policy_body, policy_id)) for case in cases]
 
 
-def inline_body(resource: Resource) -> dict[str, Any]:
-    """The policy as an inline dry-run body: what it will be once enabled."""
-    return {**api_body(POLICY, resource.spec), "is_enabled": True}
+def inline_body(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A policy spec as an inline dry-run body: what it will be once enabled."""
+    return {**api_body(POLICY, spec), "is_enabled": True}
 
 
 def summarise(results: Sequence[PolicyTestResult]) -> dict[str, Any]:
