@@ -28,6 +28,8 @@ data = sys.stdin.buffer.read()
 if mode == "fail":
     sys.stderr.write("refused record: " + data.decode() + "\n")
     sys.exit(3)
+if mode == "silent-fail":
+    sys.exit(4)
 if mode == "spam":
     sys.stderr.write("x" * 3000 + "the actual reason\n")
     sys.exit(1)
@@ -146,6 +148,19 @@ def test_non_zero_exit_is_a_failure_with_scrubbed_stderr(
         f"command store 'pass': write 'ci/deploy' failed with exit status 3: refused record: {shown}"
     )
     assert caught.value.retryable is True
+
+
+def test_failure_without_stderr_says_only_the_status(
+    tmp_path: Path, backend: Path, record: SecretRecord
+) -> None:
+    store = _store(tmp_path, backend, mode="silent-fail")
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.write("ci/deploy", record)
+
+    assert caught.value.message == (
+        "command store 'pass': write 'ci/deploy' failed with exit status 4"
+    )
 
 
 def test_long_stderr_is_trimmed_to_its_end(tmp_path: Path, backend: Path) -> None:

@@ -208,8 +208,73 @@ def test_rejected_write_is_scrubbed(
     with pytest.raises(SecretStoreError) as caught:
         store.write("ci/deploy", record)
 
-    assert record.client_secret not in caught.value.message
+    echoed = repr({"options": {"cas": 0}, "data": record.to_dict()})
+    assert caught.value.message == (
+        f"vault store 'vault': cannot write 'ci/deploy': rejected {echoed}, on post"
+        f" {fake_vault.url}/v1/secret/data/ci/deploy"
+    ).replace(record.client_secret, "***")
     assert caught.value.retryable is False
+
+
+def test_server_error_on_write_is_retryable(
+    store: VaultStore,
+    fake_vault: FakeVault,
+    record: SecretRecord,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_vault, "_write", lambda path, body: (500, {"errors": ["sealed"]}))
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.write("ci/deploy", record)
+
+    assert caught.value.message == (
+        "vault store 'vault': cannot write 'ci/deploy': sealed, on post"
+        f" {fake_vault.url}/v1/secret/data/ci/deploy"
+    )
+    assert caught.value.retryable is True
+
+
+def test_server_error_on_read_is_retryable(
+    store: VaultStore, fake_vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake_vault, "_read", lambda path, version: (503, {"errors": ["standby"]}))
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.read_meta("ci/deploy")
+
+    assert caught.value.message == (
+        "vault store 'vault': cannot read 'ci/deploy': standby, on get"
+        f" {fake_vault.url}/v1/secret/data/ci/deploy"
+    )
+    assert caught.value.retryable is True
+
+
+def test_answer_without_data_is_an_error(
+    store: VaultStore, fake_vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake_vault, "_read", lambda path, version: (200, {"data": None}))
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.read_meta("ci/deploy")
+
+    assert caught.value.message == "vault store 'vault': 'ci/deploy' holds no data"
+
+
+def test_unknown_mount_fails_the_write(
+    fake_vault: FakeVault, monkeypatch: pytest.MonkeyPatch, record: SecretRecord
+) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", fake_vault.root_token)
+    store = VaultStore("vault", url=fake_vault.url, mount="kv")
+    try:
+        with pytest.raises(SecretStoreError) as caught:
+            store.write("ci/deploy", record)
+    finally:
+        store.close()
+
+    assert caught.value.message == (
+        "vault store 'vault': cannot read the metadata of 'ci/deploy': no handler for route"
+        f" 'kv/metadata/ci/deploy', on get {fake_vault.url}/v1/kv/metadata/ci/deploy"
+    )
 
 
 def test_record_without_the_fields_is_an_error(store: VaultStore, fake_vault: FakeVault) -> None:

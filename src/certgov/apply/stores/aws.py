@@ -24,7 +24,7 @@ from certgov.apply.stores.base import (
     scrub,
     validate_secret_path,
 )
-from certgov.errors import SecretStoreError
+from certgov.errors import SecretStoreConflictError, SecretStoreError
 
 # A fixed namespace: the same record always yields the same token, on any machine.
 TOKEN_NAMESPACE = uuid.UUID("5f0b7c52-3f7e-4d53-9a51-6c1d2b0c9e41")
@@ -150,6 +150,14 @@ class AwsStore:
                 except client.exceptions.ResourceExistsException:
                     # Someone created it between our two calls: a new version is what we want.
                     client.put_secret_value(SecretId=name, **body)
+        except client.exceptions.ResourceExistsException:
+            # The token is taken by a version with another value: another apply stored a
+            # different secret generated at the same instant.
+            raise SecretStoreConflictError(
+                f"aws store {self.name!r}: {name!r} already holds a different secret created at"
+                f" {record.secret_created_at} (another apply rotated it at the same time);"
+                " run plan again"
+            ) from None
         except self._aws_errors() as exc:
             raise self._failure(f"cannot write {name!r}", exc, secret) from None
 
