@@ -56,7 +56,11 @@ def _suffix_list() -> PublicSuffixList:
 
 
 def is_public_suffix(name: str) -> bool:
-    """Whether `name` (normalised) is a public suffix, the list's default `*` rule included."""
+    """Whether `name` (normalised) is a public suffix, the list's default `*` rule included.
+
+    Both sections of the list count, so `github.io` is a suffix as well as `co.uk`: a wildcard
+    over either would cover names that many unrelated owners register.
+    """
     return bool(_suffix_list().is_public(normalise_name(name)))
 
 
