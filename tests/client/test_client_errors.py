@@ -208,7 +208,7 @@ def test_login_refusals_say_what_to_fix(
     ("details", "call", "message"),
     [
         (
-            [{"field": "scope", "message": "admin"}],
+            [{"field": "scope", "message": "requires admin"}],
             lambda c: c.list_service_accounts(),
             "reading service accounts needs scope admin; this account has read, write",
         ),

@@ -95,8 +95,19 @@ def test_a_failing_page_raises_its_error(fake: FakeApi, make_client: MakeClient)
     assert info.value.message == "reading policies failed: bad page: page: too big"
 
 
-def test_a_page_without_meta_is_a_bad_answer(fake: FakeApi, make_client: MakeClient) -> None:
-    fake.script("GET", "/service/policies", httpx.Response(200, json={"success": True, "data": []}))
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success": True, "data": []},
+        {"success": True, "data": [], "meta": {"total_pages": "3"}},
+        {"success": True, "data": {}, "meta": {"total_pages": 1}},
+    ],
+    ids=["no-meta", "pages-not-a-number", "data-not-a-list"],
+)
+def test_a_malformed_page_is_a_bad_answer(
+    fake: FakeApi, make_client: MakeClient, body: dict[str, object]
+) -> None:
+    fake.script("GET", "/service/policies", httpx.Response(200, json=body))
     with pytest.raises(Exception, match=r"^reading policies: the server at http://clm\.test sent"):
         make_client().list_policies()
 

@@ -429,11 +429,10 @@ class ClmClient:
         response = self._call("GET", path, params=params, what=what)
         body = self._body(response, what)
         data, meta = body.get("data"), body.get("meta")
-        if not isinstance(data, list) or not isinstance(meta, dict):
+        total_pages = meta.get("total_pages", 1) if isinstance(meta, dict) else None
+        if not isinstance(data, list) or not isinstance(total_pages, int):
             raise self._bad_answer(response, what)
-        return [dict(item) for item in data if isinstance(item, dict)], int(
-            meta.get("total_pages") or 1
-        )
+        return [dict(item) for item in data if isinstance(item, dict)], total_pages
 
     def list_policies(self, *, enabled: bool | None = None) -> list[ListItem]:
         """Every policy (`enabled` filters), each with its `etag`."""

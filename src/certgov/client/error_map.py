@@ -7,6 +7,7 @@ unless the body is the contract's NOT_FOUND envelope for one object.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -218,8 +219,11 @@ def _needed_scope(details: Details) -> str | None:
         for entry in details:
             items.extend(entry.values() if isinstance(entry, Mapping) else [entry])
     for value in items:
-        if isinstance(value, str) and value in SCOPES:
-            return value
+        # Accept "admin" as well as prose such as "requires admin".
+        words: list[str] = re.findall(r"[a-z]+", value if isinstance(value, str) else "")
+        for word in words:
+            if word in SCOPES:
+                return word
     return None
 
 
