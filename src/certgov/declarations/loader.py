@@ -142,8 +142,6 @@ class _Load:
             self.add(rel, p.line, p.col, p.path, p.message)
         out: list[Declared] = []
         for document in documents:
-            if document.value is None:
-                continue  # an empty document, e.g. after a trailing `---`
             doc = _coerce_numbers(document.value)
             schema_problems = validate(doc)
             for sp in schema_problems:

@@ -207,11 +207,13 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
             if builder.problems:
                 problems.extend(builder.problems)
                 continue
+            if value is None:
+                continue  # an empty document, e.g. after a trailing `---`
             documents.append(Document(value, line, col, builder.positions, builder.key_positions))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(p for p in (exc.context, exc.problem) if p)
+        message = ": ".join(p for p in (exc.context, exc.problem) if p)
         problems.append(YamlProblem(line, col, "", f"YAML syntax: {message}"))
     finally:
         loader.dispose()

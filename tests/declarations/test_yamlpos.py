@@ -1,0 +1,173 @@
+"""The YAML reader: values, positions of every node, and the problems it refuses."""
+
+from __future__ import annotations
+
+from certgov.declarations.yamlpos import (
+    MAX_EXPANDED_NODES,
+    YamlProblem,
+    join_key,
+    load_documents,
+)
+
+
+def test_block_style_positions_point_at_each_value() -> None:
+    text = "name: ci\nscopes:\n  - read\n  - write\nsecret:\n  store: local\n"
+    [doc], problems = load_documents(text)
+    assert problems == []
+    assert doc.value == {"name": "ci", "scopes": ["read", "write"], "secret": {"store": "local"}}
+    assert doc.positions == {
+        "": (1, 1),
+        "name": (1, 7),
+        "scopes": (3, 3),
+        "scopes[0]": (3, 5),
+        "scopes[1]": (4, 5),
+        "secret": (6, 3),
+        "secret.store": (6, 10),
+    }
+    assert doc.key_positions == {
+        "name": (1, 1),
+        "scopes": (2, 1),
+        "secret": (5, 1),
+        "secret.store": (6, 3),
+    }
+
+
+def test_flow_style_positions_point_at_each_value() -> None:
+    text = "rules: [{action: x, values: {minimum_bits: 1024}}]\n"
+    [doc], _ = load_documents(text)
+    assert doc.positions == {
+        "": (1, 1),
+        "rules": (1, 8),
+        "rules[0]": (1, 9),
+        "rules[0].action": (1, 18),
+        "rules[0].values": (1, 29),
+        "rules[0].values.minimum_bits": (1, 44),
+    }
+
+
+def test_quoted_keys_are_plain_keys_with_their_own_positions() -> None:
+    text = '"name": ci\n\'odd key\': 1\nsub: {"a.b": 2}\n'
+    [doc], _ = load_documents(text)
+    assert doc.value == {"name": "ci", "odd key": 1, "sub": {"a.b": 2}}
+    assert doc.positions == {
+        "": (1, 1),
+        "name": (1, 9),
+        '["odd key"]': (2, 12),
+        "sub": (3, 6),
+        'sub["a.b"]': (3, 14),
+    }
+
+
+def test_multi_document_files_keep_positions_per_document() -> None:
+    text = "a: 1\n---\n\nb:\n  c: 2\n---\n...\n"
+    docs, problems = load_documents(text)
+    assert problems == []
+    assert [(d.value, d.line, d.col, d.positions) for d in docs] == [
+        ({"a": 1}, 1, 1, {"": (1, 1), "a": (1, 4)}),
+        ({"b": {"c": 2}}, 4, 1, {"": (4, 1), "b": (5, 3), "b.c": (5, 6)}),
+    ]
+
+
+def test_timestamps_stay_the_text_written() -> None:
+    [doc], _ = load_documents("d: 2027-06-30\nt: 2027-06-30T10:00:00Z\n")
+    assert doc.value == {"d": "2027-06-30", "t": "2027-06-30T10:00:00Z"}
+
+
+def test_duplicate_keys_are_refused_at_the_second_key() -> None:
+    docs, problems = load_documents("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n")
+    assert docs == []
+    assert sorted(problems, key=lambda p: (p.line, p.col)) == [
+        YamlProblem(4, 3, "b.c", "duplicate key (first at line 3)"),
+        YamlProblem(5, 1, "a", "duplicate key (first at line 1)"),
+    ]
+
+
+def test_merge_keys_merge_and_own_keys_win() -> None:
+    text = "base: &b {p: 1, q: 2}\nm:\n  <<: *b\n  q: 5\n"
+    [doc], problems = load_documents(text)
+    assert problems == []
+    assert doc.value == {"base": {"p": 1, "q": 2}, "m": {"p": 1, "q": 5}}
+
+
+def test_a_bad_merge_value_is_reported() -> None:
+    docs, problems = load_documents("m:\n  <<: 3\n")
+    assert docs == []
+    assert [(p.line, p.col, p.path) for p in problems] == [(2, 7, "m")]
+
+
+def test_alias_bombs_are_refused_before_expansion() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    prev = "a"
+    for name in "bcdefghij":
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 10)}]")
+        prev = name
+    docs, problems = load_documents("\n".join(lines) + "\n")
+    assert docs == []
+    assert problems == [
+        YamlProblem(
+            1,
+            1,
+            "",
+            f"the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases",
+        )
+    ]
+
+
+def test_a_small_alias_is_expanded() -> None:
+    [doc], problems = load_documents("a: &x [1, 2]\nb: *x\n")
+    assert problems == []
+    assert doc.value == {"a": [1, 2], "b": [1, 2]}
+    assert doc.positions["b[1]"] == (1, 11)
+
+
+def test_recursive_aliases_are_refused() -> None:
+    docs, problems = load_documents("a: &a [*a]\n")
+    assert docs == []
+    assert problems == [YamlProblem(1, 1, "", "an alias refers to its own anchor")]
+
+
+def test_non_scalar_keys_are_refused() -> None:
+    docs, problems = load_documents("? [a, b]\n: 1\n")
+    assert docs == []
+    assert problems == [YamlProblem(1, 3, "", "a mapping key must be a plain string")]
+
+
+def test_unsafe_tags_are_refused() -> None:
+    docs, problems = load_documents("a: !!python/name:os.system x\nb: !!set {x}\n")
+    assert docs == []
+    assert problems == [
+        YamlProblem(
+            1,
+            4,
+            "a",
+            "could not determine a constructor for the tag"
+            " 'tag:yaml.org,2002:python/name:os.system'",
+        ),
+        YamlProblem(2, 4, "b", "the tag tag:yaml.org,2002:set is not allowed here"),
+    ]
+
+
+def test_custom_sequence_tags_are_refused() -> None:
+    docs, problems = load_documents("a: !list [1]\n")
+    assert docs == []
+    assert problems == [YamlProblem(1, 4, "a", "the tag !list is not allowed here")]
+
+
+def test_syntax_errors_name_the_place() -> None:
+    docs, problems = load_documents("a: [1,\nb: 2\n")
+    assert docs == []
+    assert problems == [
+        YamlProblem(
+            3,
+            1,
+            "",
+            "YAML syntax: while parsing a flow sequence: expected ',' or ']', but got"
+            " '<stream end>'",
+        )
+    ]
+
+
+def test_keys_that_are_not_identifiers_are_quoted_in_paths() -> None:
+    assert join_key("", "name") == "name"
+    assert join_key("a", "b-c") == "a.b-c"
+    assert join_key("a", 'say "hi"\\') == 'a["say \\"hi\\"\\\\"]'
