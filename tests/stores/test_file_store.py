@@ -6,7 +6,9 @@ import errno
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -237,6 +239,24 @@ def test_symlinked_record_inside_the_folder_is_not_followed(
     )
 
 
+def test_read_only_folder_fails_the_write_with_a_retryable_error(
+    store: FileStore, folder: Path, record: SecretRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests may run as root, which write permissions do not stop: play the EACCES that
+    # creating the temp file meets in a read-only folder.
+    def refusing_mkstemp(**kwargs: object) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refusing_mkstemp)
+    with pytest.raises(SecretStoreError) as caught:
+        store.write("deploy", record)
+
+    assert caught.value.message == (
+        f"file store 'local': cannot write {str(folder / 'deploy.json')!r}: Permission denied"
+    )
+    assert caught.value.retryable is True
+
+
 def test_folder_that_is_a_file_fails_the_write(tmp_path: Path, record: SecretRecord) -> None:
     blocker = tmp_path / "secrets"
     blocker.write_text("not a folder")
@@ -288,3 +308,17 @@ def test_record_missing_fields_names_them_not_their_values(
         f"file store 'local': {target} is not a certgov secret record:"
         " missing or empty client_id, server_url"
     )
+
+
+def test_parallel_writes_into_a_new_folder_all_succeed(
+    store: FileStore, folder: Path, make_record: Callable[[str], SecretRecord]
+) -> None:
+    records = {f"team/ci/account-{n}": make_record(f"2026-04-0{n + 1}T10:00:00Z") for n in range(8)}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda item: store.write(*item), records.items()))
+
+    assert {path: store.read_meta(path) for path in records} == {
+        path: record.meta() for path, record in records.items()
+    }
+    assert _mode(folder / "team" / "ci") == 0o700

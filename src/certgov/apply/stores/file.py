@@ -87,15 +87,17 @@ class FileStore:
         """Nothing to release."""
 
     def _make_folders(self, parent: Path) -> None:
-        created_root = not self.folder.exists()
         missing = [p for p in (parent, *parent.parents) if not p.exists()]
         for folder in reversed(missing):
-            folder.mkdir(mode=FOLDER_MODE)
+            try:
+                folder.mkdir(mode=FOLDER_MODE)
+            except FileExistsError:
+                # A parallel write made it a moment ago; that writer sets its mode.
+                continue
             # mkdir's mode is filtered by the umask; set it exactly.
             os.chmod(folder, FOLDER_MODE)
-        if created_root:
-            ignore = self.folder / ".gitignore"
-            ignore.write_text("*\n", encoding="utf-8")
+            if folder == self.folder:
+                (folder / ".gitignore").write_text("*\n", encoding="utf-8")
         # The folders exist now: check again, in case one appeared as a symlink meanwhile.
         if not parent.resolve().is_relative_to(self.folder.resolve()):
             raise self._error(f"{str(parent)!r} leads outside the store folder", retryable=False)
