@@ -212,6 +212,24 @@ def test_concurrent_expiries_share_one_relogin(fake: FakeApi, make_client: MakeC
     assert fake.logins == 2
 
 
+def test_a_call_reuses_a_relogin_made_while_it_was_in_flight(
+    fake: FakeApi, make_client: MakeClient
+) -> None:
+    fake.add_policy("a")
+    fake.add_policy("b")
+    client = make_client()
+    expired = error(401, "SESSION_EXPIRED", "expired")
+
+    def overtaken(request: httpx.Request) -> httpx.Response:
+        client.get_policy(2)  # meets expiry too, and logs in again first
+        return expired
+
+    fake.script("GET", "/service/policies/1", overtaken)
+    fake.script("GET", "/service/policies/2", expired)
+    client.get_policy(1)
+    assert (fake.logins, fake.requests[-1].headers["Authorization"]) == (2, "Bearer token2")
+
+
 def test_verify_reports_the_session(fake: FakeApi, make_client: MakeClient) -> None:
     info = make_client().verify()
     assert info == SessionInfo(
@@ -238,6 +256,23 @@ def test_ensure_session_logs_in_again_when_short(fake: FakeApi, make_client: Mak
         ["token1"],
         300,
         info,
+    )
+
+
+def test_ensure_session_survives_a_failed_revoke_of_the_old_token(
+    fake: FakeApi, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.expires_in = 300
+    down = httpx.ConnectError("refused")
+    fake.script("POST", "/service-account/auth/revoke", down, down)
+    client = make_client()
+    info = client.ensure_session(timedelta(minutes=10))
+    assert (info, [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]) == (
+        client.session,
+        [
+            "could not revoke the replaced session token: cannot reach the CLM API at "
+            "http://clm.test: refused"
+        ],
     )
 
 

@@ -155,7 +155,11 @@ class ClmClient:
             self._login()
             fresh = self._session
         if old is not None:
-            self._revoke_token(old, quiet=True)
+            try:
+                self._revoke_token(old)
+            except CertgovError as exc:
+                # The old token is only tidied away; the fresh session is what the job needs.
+                _log.warning("could not revoke the replaced session token: %s", exc.message)
         return fresh or info
 
     def revoke(self) -> None:
@@ -163,9 +167,9 @@ class ClmClient:
         with self._session_lock:
             token, self._token = self._token, None
         if token is not None:
-            self._revoke_token(token, quiet=False)
+            self._revoke_token(token)
 
-    def _revoke_token(self, token: str, *, quiet: bool) -> None:
+    def _revoke_token(self, token: str) -> None:
         response, _ = self._send(
             "POST",
             REVOKE,
@@ -177,10 +181,7 @@ class ClmClient:
         envelope = parse_envelope(response)
         if response.is_success or (envelope is not None and envelope.code in _RENEWABLE):
             return  # a token the server no longer knows is as revoked as it gets
-        error = error_for(response, self._context("POST", REVOKE, "revoking the session"))
-        if not quiet:
-            raise error
-        _log.warning("could not revoke the replaced session token: %s", error.message)
+        raise error_for(response, self._context("POST", REVOKE, "revoking the session"))
 
     def _current_token(self) -> str:
         with self._session_lock:
