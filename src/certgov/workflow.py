@@ -15,7 +15,14 @@ from certgov.errors import DeclarationError, InvalidRequestError, Position, Prob
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
 from certgov.plan.document import build_document, refingerprint
 from certgov.plan.model import StoreRecordMeta
-from certgov.policytest import PolicyTestResult, cases_for, inline_body, run_cases, summarise
+from certgov.policytest import (
+    PolicyTestResult,
+    cases_for,
+    inline_body,
+    run_cases,
+    softened_rules,
+    summarise,
+)
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
 
 if TYPE_CHECKING:
@@ -104,6 +111,7 @@ def prove_policies(
                 cases_for(resource, root=decls.root),
                 evaluate,
                 policy_body=inline_body(change.after or resource.spec),
+                softened=softened_rules(resource.spec, change.after or resource.spec),
             )
         except InvalidRequestError as exc:
             src = resource.meta.get("source") or {}

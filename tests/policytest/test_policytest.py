@@ -76,7 +76,13 @@ def test_declared_tests_default_the_action_and_read_csr_files(tmp_path: Path) ->
         PolicyTestCase(
             "p",
             "t1",
-            {"common_name": "a.example.com", "action": "certificate.generate"},
+            {
+                "common_name": "a.example.com",
+                "action": "certificate.generate",
+                "key": {"algorithm": "rsa", "size": 3072},
+                "digest": "sha256",
+                "validity_days": 90,
+            },
             "block",
             ("disable_wildcard", "require_san"),
             None,

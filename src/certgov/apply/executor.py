@@ -20,7 +20,7 @@ from certgov.apply.failpoints import failpoint
 from certgov.errors import CertgovError, ConflictError, SecretStoreError
 from certgov.plan.model import ACTION_ORDER, digest
 from certgov.plan.planner import field_diff
-from certgov.policytest import cases_for, run_cases
+from certgov.policytest import cases_for, inline_body, run_cases, softened_rules
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, api_body, policy_spec
 from certgov.state import service_account_spec as account_spec
 
@@ -43,6 +43,10 @@ PAST_TENSE = {
 
 class StalePlanError(CertgovError):
     """An object the plan touches changed after the plan was made."""
+
+
+class PolicyTestFailedError(CertgovError):
+    """A policy's tests did not hold against the dry run during apply."""
 
 
 class ApplyFailedError(CertgovError):
@@ -282,31 +286,45 @@ class Executor:
             return "created by a concurrent apply with the declared content (conflict met)"
         raise CertgovError(f"{change['address']}: {exc.message}") from None
 
+    def _cases(self, name: str, after: Mapping[str, Any]) -> tuple[list[Any], frozenset[str]]:
+        resource = self.desired.get(POLICY, name)
+        if resource is None:
+            return [], frozenset()
+        return cases_for(resource, root=self.root), softened_rules(resource.spec, after)
+
+    def _prove(self, change: Mapping[str, Any], *, policy_id: Any = None) -> str:
+        """Run the policy's tests through the dry run: by id against the stored policy, or
+        inline; raise naming every failing test."""
+        after = change["after"]
+        cases, softened = self._cases(change["name"], after)
+
+        def evaluate(request: Mapping[str, Any], policy: Any, pid: Any) -> Mapping[str, Any]:
+            return self.client.validate(request=dict(request), policy=policy, policy_id=pid)
+
+        body = None if policy_id is not None else inline_body(after)
+        results = run_cases(
+            cases, evaluate, policy_body=body, policy_id=policy_id, softened=softened
+        )
+        failing = [r for r in results if not r.passed]
+        if failing:
+            names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
+            raise PolicyTestFailedError(f"its tests failed: {names}")
+        return f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
+
     def _create_policy(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
         body = {**api_body(POLICY, after), "is_enabled": False}
         try:
             result = self.client.create_policy(body, idempotency_key=key)
         except ConflictError as exc:
             return self._conflict(change, exc)
-        policy_id, etag = result.data["id"], result.etag
-        resource = self.desired.get(POLICY, change["name"])
-        cases = cases_for(resource, root=self.root) if resource is not None else []
-
-        def evaluate(request: Mapping[str, Any], _policy: Any, pid: Any) -> Mapping[str, Any]:
-            return self.client.validate(request=dict(request), policy_id=pid)
-
-        results = run_cases(cases, evaluate, policy_id=policy_id)
-        failing = [r for r in results if not r.passed]
-        if failing:
-            names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
-            raise CertgovError(
-                f"created disabled, and left disabled: its tests failed against the stored "
-                f"policy: {names}"
-            )
-        proof = f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
+        policy_id = result.data["id"]
+        try:
+            proof = self._prove(change, policy_id=policy_id)
+        except PolicyTestFailedError as exc:
+            raise CertgovError(f"created disabled, and left disabled: {exc.message}") from None
         if not after["enabled"]:
             return f"created disabled; {proof}"
-        self.client.enable_policy(policy_id, if_match=etag)
+        self.client.enable_policy(policy_id, if_match=result.etag)
         return f"created disabled, {proof}, enabled"
 
     def _create_account(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
@@ -333,11 +351,7 @@ class Executor:
         kind, after = change["kind"], change["after"]
         address = change["address"]
         if kind == POLICY:
-            result = self.client.replace_policy(
-                self._id(change), api_body(POLICY, after), if_match=self.etags.get(address)
-            )
-            self._remember(address, result)
-            return "updated"
+            return self._update_policy(change)
         result = self.client.replace_service_account(
             self._id(change), api_body(SERVICE_ACCOUNT, after), if_match=self.etags.get(address)
         )
@@ -350,6 +364,40 @@ class Executor:
             )
             self._remember(address, toggle(self._id(change), if_match=self.etags.get(address)))
         return "updated"
+
+    def _update_policy(self, change: Mapping[str, Any]) -> str:
+        """Replace a policy; a policy that will be enabled is proven first.
+
+        A live enabled policy is proven inline before the PUT, so that it never spends a moment
+        disabled; a disabled one is stored disabled, proven by id, then enabled.
+        """
+        after, address, policy_id = change["after"], change["address"], self._id(change)
+        if not after["enabled"] or not self._cases(change["name"], after)[0]:
+            self._remember(
+                address,
+                self.client.replace_policy(
+                    policy_id, api_body(POLICY, after), if_match=self.etags.get(address)
+                ),
+            )
+            return "updated"
+        if change["before"]["enabled"]:
+            proof = self._prove(change)
+            self._remember(
+                address,
+                self.client.replace_policy(
+                    policy_id, api_body(POLICY, after), if_match=self.etags.get(address)
+                ),
+            )
+            return f"updated ({proof} inline first)"
+        body = {**api_body(POLICY, after), "is_enabled": False}
+        result = self.client.replace_policy(policy_id, body, if_match=self.etags.get(address))
+        self._remember(address, result)
+        try:
+            proof = self._prove(change, policy_id=policy_id)
+        except PolicyTestFailedError as exc:
+            raise CertgovError(f"updated but left disabled: {exc.message}") from None
+        self._remember(address, self.client.enable_policy(policy_id, if_match=result.etag))
+        return f"updated disabled, {proof}, enabled"
 
     def _rename(self, change: Mapping[str, Any]) -> str:
         self._update(change)

@@ -10,6 +10,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.demo_cmd import demo
     from certgov.cli.plan_cmd import plan_command
     from certgov.cli.server_cmd import server
+    from certgov.cli.test_cmd import test_command
     from certgov.cli.validate_cmd import validate
 
     group.add_command(server)
@@ -17,3 +18,4 @@ def register(group: click.Group) -> None:
     group.add_command(plan_command)
     group.add_command(apply_command)
     group.add_command(demo)
+    group.add_command(test_command)

@@ -14,6 +14,14 @@ from typing import Any
 from certgov.errors import CertgovError, Position
 from certgov.state import POLICY, Resource, api_body
 
+# What a test's request may leave out: the policy's action, and a key, digest and validity that
+# no rule of the catalogue refuses at its loosest.
+REQUEST_DEFAULTS: Mapping[str, Any] = {
+    "key": {"algorithm": "rsa", "size": 3072},
+    "digest": "sha256",
+    "validity_days": 90,
+}
+
 # (request, inline policy body or None, stored policy id or None) -> §4.3 `data`
 Evaluate = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Any], Mapping[str, Any]]
 
@@ -89,6 +97,9 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTes
         request = dict(test.get("request") or {})
         request.setdefault("action", action)
         csr_file = test.get("csr_file")
+        if not csr_file:
+            for key, value in REQUEST_DEFAULTS.items():
+                request.setdefault(key, value)
         if csr_file:
             path = Path(csr_file) if root is None else root / csr_file
             try:
@@ -114,10 +125,24 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTes
     return cases
 
 
-def judge(case: PolicyTestCase, data: Mapping[str, Any]) -> PolicyTestResult:
-    """Compare one dry-run answer with the case's expectations."""
+def softened_rules(declared: Mapping[str, Any], evaluated: Mapping[str, Any]) -> frozenset[str]:
+    """Rule actions declared hard that the evaluated policy holds soft (a rollout in progress)."""
+    hard = {r["action"] for r in declared["rules"] if r["fail"] == "hard"}
+    return frozenset(r["action"] for r in evaluated["rules"] if r["fail"] == "soft") & hard
+
+
+def judge(
+    case: PolicyTestCase, data: Mapping[str, Any], softened: frozenset[str] = frozenset()
+) -> PolicyTestResult:
+    """Compare one dry-run answer with the case's expectations.
+
+    Tests describe the declared policy: a violation of a rule that a rollout holds soft for now
+    counts as the block it will become.
+    """
     result = str(data["result"])
     violations = tuple(data.get("violations") or ())
+    if result != "block" and any(v["rule"] in softened for v in violations):
+        result = "block"
     applied = dict(data.get("applied_values") or {})
     failures = []
     if case.expect is not None and result != case.expect:
@@ -139,8 +164,34 @@ def run_cases(
     *,
     policy_body: Mapping[str, Any] | None = None,
     policy_id: Any = None,
+    softened: frozenset[str] = frozenset(),
 ) -> list[PolicyTestResult]:
-    return [judge(case, evaluate(case.request, policy_body, policy_id)) for case in cases]
+    return [
+        judge(case, evaluate(case.request, policy_body, policy_id), softened) for case in cases
+    ]
+
+
+def offline_evaluate(
+    request: Mapping[str, Any], policy: Mapping[str, Any] | None, policy_id: Any
+) -> Mapping[str, Any]:
+    """The dry run in-process, through the same rule engine the reference server runs."""
+    from certgov.rules.engine import PolicyInput, evaluate
+    from certgov.rules.request import parse_request
+    from certgov.rules.validation import InvalidPolicyError
+
+    if policy is None:
+        raise CertgovError("offline tests need the policy inline, not a stored policy id")
+    parsed, problems = parse_request(request)
+    if parsed is None:
+        raise CertgovError(
+            "invalid test request: " + "; ".join(f"{path}: {msg}" for path, msg in problems)
+        )
+    try:
+        policy_input = PolicyInput.from_json(policy)
+    except InvalidPolicyError as exc:
+        listed = "; ".join(f"{path}: {msg}" for path, msg in exc.problems)
+        raise CertgovError(f"invalid policy: {listed}") from None
+    return evaluate(parsed, [policy_input], ignore_enabled=True).to_json()
 
 
 def inline_body(spec: Mapping[str, Any]) -> dict[str, Any]:

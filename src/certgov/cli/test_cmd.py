@@ -1,0 +1,108 @@
+"""`certgov test`: every policy's tests through the dry run (or the engine, offline)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+from certgov.cli.output import write_private
+from certgov.errors import CertgovError, UsageError
+from certgov.policytest import (
+    Evaluate,
+    PolicyTestResult,
+    cases_for,
+    inline_body,
+    offline_evaluate,
+    run_cases,
+)
+from certgov.render import junit
+from certgov.state import POLICY
+
+
+class PolicyTestsFailedError(CertgovError):
+    """At least one policy test failed."""
+
+
+def report_lines(results: list[PolicyTestResult]) -> list[str]:
+    """One line per test; failures with expected versus actual, the messages and file:line."""
+    lines = []
+    for r in results:
+        src = r.case.source or {}
+        where = f" ({src.get('file')}:{src.get('line')})" if src else ""
+        if r.passed:
+            lines.append(f"PASS Policy/{r.case.policy}: {r.case.name}")
+            continue
+        lines.append(f"FAIL Policy/{r.case.policy}: {r.case.name}{where}")
+        lines += [f"     {failure}" for failure in r.failures]
+        lines += [f"     {v.get('fail')} {v.get('rule')}: {v.get('message')}" for v in r.violations]
+    return lines
+
+
+def summary_line(results: list[PolicyTestResult]) -> str:
+    failed = sum(1 for r in results if not r.passed)
+    return f"{len(results) - failed} passed, {failed} failed"
+
+
+@click.command("test")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--policy", "policies", multiple=True, metavar="NAME", help="Only these policies.")
+@click.option("--offline", is_flag=True, help="Evaluate in-process with the rule engine.")
+@api_options
+def test_command(
+    path: str,
+    junit_file: str | None,
+    fmt: str,
+    policies: tuple[str, ...],
+    offline: bool,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+) -> None:
+    """Run each policy's declared tests through the dry-run validate endpoint."""
+    from certgov.declarations import load
+
+    decls = load(path)
+    chosen = [r for r in decls.state.of_kind(POLICY) if r.meta.get("tests")]
+    if policies:
+        unknown = sorted(set(policies) - {r.name for r in decls.state.of_kind(POLICY)})
+        if unknown:
+            raise UsageError(f"--policy: no declared policy named {', '.join(unknown)}")
+        chosen = [r for r in chosen if r.name in policies]
+
+    def run(evaluate: Evaluate) -> list[PolicyTestResult]:
+        results: list[PolicyTestResult] = []
+        for resource in chosen:
+            cases = cases_for(resource, root=decls.root)
+            results += run_cases(cases, evaluate, policy_body=inline_body(resource.spec))
+        return results
+
+    if offline:
+        results = run(offline_evaluate)
+    else:
+        with open_client(url, credentials, decls.config.server, parallelism) as client:
+
+            def evaluate(request: Any, policy: Any, policy_id: Any) -> Any:
+                return client.validate(request=dict(request), policy=policy, policy_id=policy_id)
+
+            results = run(evaluate)
+    documents = [r.to_json() for r in results]
+    if junit_file:
+        write_private(junit_file, junit.render_text(documents))
+    if fmt == "json":
+        failed = sum(1 for r in results if not r.passed)
+        summary = {"passed": len(results) - failed, "failed": failed}
+        click.echo(json.dumps({"summary": summary, "results": documents}, indent=2))
+    else:
+        for line in report_lines(results):
+            click.echo(line)
+        click.echo(summary_line(results))
+    failed_count = sum(1 for r in results if not r.passed)
+    if failed_count:
+        raise PolicyTestsFailedError(
+            f"{failed_count} policy test{'s' if failed_count != 1 else ''} failed"
+        )
