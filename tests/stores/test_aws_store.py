@@ -293,6 +293,21 @@ def test_missing_credentials_are_a_clear_error(
     assert caught.value.retryable is False
 
 
+def test_partial_credentials_are_a_permanent_error(
+    store: AwsStore, record: SecretRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.write("ci/deploy", record)
+
+    assert caught.value.message == (
+        "aws store 'aws': cannot set up a Secrets Manager client: Partial credentials found in"
+        " env, missing: AWS_SECRET_ACCESS_KEY"
+    )
+    assert caught.value.retryable is False
+
+
 def test_path_escape_is_refused(store: AwsStore, record: SecretRecord) -> None:
     with pytest.raises(SecretStoreError) as caught:
         store.write("../other-team/secret", record)

@@ -84,12 +84,15 @@ class AwsStore:
                     # Few attempts inside botocore: certgov retries whole writes itself.
                     retries={"max_attempts": 2, "mode": "standard"},
                 )
-                self._client = self._boto3.session.Session().client(
-                    "secretsmanager",
-                    region_name=self.region,
-                    endpoint_url=self.endpoint_url,
-                    config=config,
-                )
+                try:
+                    self._client = self._boto3.session.Session().client(
+                        "secretsmanager",
+                        region_name=self.region,
+                        endpoint_url=self.endpoint_url,
+                        config=config,
+                    )
+                except self._aws_errors() as exc:
+                    raise self._failure("cannot set up a Secrets Manager client", exc) from None
             return self._client
 
     def _secret_name(self, path: str) -> str:
@@ -113,8 +116,12 @@ class AwsStore:
             return self._error(
                 f"{action}: {code}: {message}", secret=secret, retryable=code not in _PERMANENT
             )
-        where = self.endpoint_url or f"Secrets Manager in {self.region}"
-        return self._error(f"{action}: cannot reach {where}: {type(exc).__name__}")
+        if isinstance(exc, errors.ConnectionError | errors.HTTPClientError):
+            where = self.endpoint_url or f"Secrets Manager in {self.region}"
+            return self._error(f"{action}: cannot reach {where}: {type(exc).__name__}")
+        # Configuration and validation problems (partial credentials, a bad parameter): the
+        # text may quote the request, hence the scrub.
+        return self._error(f"{action}: {exc}", secret=secret, retryable=False)
 
     def _aws_errors(self) -> tuple[type[BaseException], ...]:
         return (self._botocore.BotoCoreError, self._botocore.ClientError)
