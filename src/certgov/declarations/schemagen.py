@@ -191,9 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = render(json.loads(text))
     if "--check" in args:
         if wanted != text:
-            sys.stderr.write(
-                f"{target} is out of date: run python -m certgov.declarations.schemagen\n"
-            )
+            sys.stderr.write(f"{target} is stale: run python -m certgov.declarations.schemagen\n")
             return 1
         return 0
     if wanted != text:

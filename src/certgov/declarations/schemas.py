@@ -105,8 +105,13 @@ def _problems(error: ValidationError) -> list[SchemaProblem]:
         ]
     nodes: tuple[str, ...] = (path,)
     if error.validator == "required" and isinstance(error.instance, Mapping):
+        # jsonschema reports each missing property as its own error, named in the message.
         wanted = error.validator_value if isinstance(error.validator_value, list) else []
-        nodes = tuple(join_key(path, str(k)) for k in wanted if k not in error.instance)
+        nodes = tuple(
+            join_key(path, str(k))
+            for k in wanted
+            if k not in error.instance and error.message.startswith(repr(k))
+        )
     return [SchemaProblem(path, _custom_message(error) or error.message, nodes=nodes)]
 
 
