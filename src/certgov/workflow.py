@@ -6,15 +6,24 @@ Commands (`plan`, `apply`, `drift`, ...) call these; the planner itself never do
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
+from certgov.errors import (
+    DeclarationError,
+    ExtensionMissingError,
+    InvalidRequestError,
+    Position,
+    Problem,
+    ScopeError,
+)
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
 from certgov.plan.document import build_document, refingerprint
 from certgov.plan.model import StoreRecordMeta
+from certgov.plan.rollout import RolloutFacts
 from certgov.policytest import (
     PolicyTestResult,
     cases_for,
@@ -64,8 +73,33 @@ def store_facts(
     return records
 
 
+@contextmanager
+def open_stores(decls: Declarations) -> Iterator[dict[str, SecretStore]]:
+    """The configured secret stores, closed afterwards (some hold connections)."""
+    from certgov.apply.stores import build_stores
+
+    stores = build_stores(decls.config.secret_stores, root=decls.root)
+    try:
+        yield stores
+    finally:
+        for store in stores.values():
+            store.close()
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def rollout_facts(
+    client: ClmClient, desired: State, live: State
+) -> tuple[dict[tuple[str, str], RolloutFacts], tuple[str, ...]]:
+    """Audit-derived rollout facts, or none and a warning saying why they could not be read."""
+    from certgov.rolloutfacts import gather
+
+    try:
+        return gather(client, desired, live), ()
+    except (ScopeError, ExtensionMissingError) as exc:
+        return {}, (f"rollout evidence skipped, so no rule is promoted: {exc.message}",)
 
 
 @dataclass(frozen=True)
@@ -141,7 +175,8 @@ def make_plan(
 
     live = read_live_state(client)
     when = now or now_utc()
-    facts = Facts(now=when, store_records=store_facts(decls.state, stores))
+    rollout, warnings = rollout_facts(client, decls.state, live)
+    facts = Facts(now=when, store_records=store_facts(decls.state, stores), rollout=rollout)
     options = plan_options(decls.config, allow_mass_change=allow_mass_change, targets=targets)
     the_plan = plan(decls.state, live, facts, options)
     tests = prove_policies(decls, the_plan, client)
@@ -150,6 +185,7 @@ def make_plan(
         server=server,
         source={"path": source_path, "git_commit": decls.git_commit, "digest": decls.digest},
         created_at=when.isoformat(),
+        extra_warnings=warnings,
     )
     for change in document["changes"]:
         if change["address"] in tests:

@@ -69,10 +69,9 @@ def apply_command(
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
     from certgov.apply.executor import ApplyFailedError, Executor, check_fresh
-    from certgov.apply.stores import build_stores
     from certgov.client.live import read_live_state
     from certgov.declarations import load
-    from certgov.workflow import make_plan
+    from certgov.workflow import make_plan, open_stores
 
     out = stdout()
     progress_err = fmt == "json"
@@ -92,8 +91,10 @@ def apply_command(
     else:
         decls = load(target_path)
         parse_targets(targets)
-    stores = build_stores(decls.config.secret_stores, root=decls.root)
-    with open_client(url, credentials, decls.config.server, parallelism) as client:
+    with (
+        open_stores(decls) as stores,
+        open_client(url, credentials, decls.config.server, parallelism) as client,
+    ):
         if not plan_file:
             run = make_plan(
                 decls,

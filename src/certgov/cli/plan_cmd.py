@@ -66,14 +66,15 @@ def plan_command(
     parallelism: int,
 ) -> None:
     """Show what apply would change in the live tenant to match the declarations at PATH."""
-    from certgov.apply.stores import build_stores
     from certgov.declarations import load
-    from certgov.workflow import make_plan
+    from certgov.workflow import make_plan, open_stores
 
     decls = load(path)
     parse_targets(targets)
-    stores = build_stores(decls.config.secret_stores, root=decls.root)
-    with open_client(url, credentials, decls.config.server, parallelism) as client:
+    with (
+        open_stores(decls) as stores,
+        open_client(url, credentials, decls.config.server, parallelism) as client,
+    ):
         run = make_plan(
             decls,
             client,
