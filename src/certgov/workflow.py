@@ -90,6 +90,20 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def read_live(client: ClmClient, desired: State) -> tuple[State, State, tuple[str, ...]]:
+    """Live state of both kinds; with an account that may not read service accounts (a CI job
+    with scope read or write), the policies alone, and service accounts left out of the plan."""
+    from certgov.client.live import read_live_state
+
+    try:
+        return desired, read_live_state(client), ()
+    except ScopeError as exc:
+        live = read_live_state(client, kinds=(POLICY,))
+        policies_only = State.build(desired.of_kind(POLICY))
+        note = f"service accounts were not planned: {exc.message}"
+        return policies_only, live, (note,)
+
+
 def rollout_facts(
     client: ClmClient, desired: State, live: State
 ) -> tuple[dict[tuple[str, str], RolloutFacts], tuple[str, ...]]:
@@ -171,14 +185,13 @@ def make_plan(
     now: datetime | None = None,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
-    from certgov.client.live import read_live_state
-
-    live = read_live_state(client)
+    desired, live, warnings = read_live(client, decls.state)
     when = now or now_utc()
-    rollout, warnings = rollout_facts(client, decls.state, live)
-    facts = Facts(now=when, store_records=store_facts(decls.state, stores), rollout=rollout)
+    rollout, rollout_warnings = rollout_facts(client, desired, live)
+    facts = Facts(now=when, store_records=store_facts(desired, stores), rollout=rollout)
     options = plan_options(decls.config, allow_mass_change=allow_mass_change, targets=targets)
-    the_plan = plan(decls.state, live, facts, options)
+    the_plan = plan(desired, live, facts, options)
+    warnings += rollout_warnings
     tests = prove_policies(decls, the_plan, client)
     document = build_document(
         the_plan,
