@@ -103,6 +103,8 @@ def empty_postgres(url: str) -> None:
                     text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
                 ).scalars()
             )
+            # Tests that break the audit log on purpose leave a trigger behind.
+            conn.execute(text("DROP FUNCTION IF EXISTS no_audit() CASCADE"))
             names = [t for t in tables.metadata.tables if t in existing]
             if names:
                 quoted = ", ".join(f'"{n}"' for n in names)

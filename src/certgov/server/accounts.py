@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid as uuidlib
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,11 @@ def _mutable(account: dict[str, Any]) -> dict[str, Any]:
     return {k: account[k] for k in MUTABLE_FIELDS}
 
 
+def _ip_key(entry: str) -> tuple[int, int, int]:
+    net = ipaddress.ip_network(entry)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
 def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
     """The stored form of a create or PUT body; an expiry in the past is refused."""
     expires_at = None
@@ -64,7 +70,7 @@ def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
         "name": body.name,
         "description": body.description,
         "scopes": normalise_scopes(body.scopes),
-        "ip_allowlist": sorted({normalise_ip_entry(e) for e in body.ip_allowlist}),
+        "ip_allowlist": sorted({normalise_ip_entry(e) for e in body.ip_allowlist}, key=_ip_key),
         "expires_at": expires_at,
     }
 

@@ -40,7 +40,9 @@ def field_path(loc: Sequence[Any]) -> str:
 def _message(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "json_invalid":
-        return f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+        offset = error.get("loc", ("body", "?"))[-1]
+        reason = error.get("ctx", {}).get("error", "cannot be parsed")
+        return f"malformed JSON at character {offset}: {reason}"
     if kind in _MESSAGES:
         return _MESSAGES[kind]
     message = str(error.get("msg", "invalid"))
@@ -62,7 +64,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         details = []
         for error in exc.errors():
-            details.append({"field": field_path(error.get("loc", ())), "message": _message(error)})
+            loc = error.get("loc", ())
+            # A JSON syntax error's location is the character offset, not a field.
+            where = "body" if error.get("type") == "json_invalid" else field_path(loc)
+            details.append({"field": where, "message": _message(error)})
         # One problem per field and message, in a stable order.
         unique = sorted({json.dumps(d, sort_keys=True) for d in details})
         problem = ApiProblem(
