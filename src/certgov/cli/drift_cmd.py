@@ -1,0 +1,96 @@
+"""`certgov drift`: pending changes, out-of-band changes and hygiene findings, separately."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+from certgov.errors import UsageError
+
+
+def _window(text: str) -> timedelta:
+    from certgov.declarations.durations import parse_duration
+
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError:
+        raise UsageError(f"--window {text!r}: expected a duration such as 24h or 7d") from None
+
+
+@click.command("drift")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--applied-ref", default="origin/main", show_default=True, help="The git ref last applied."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--window",
+    default="24h",
+    show_default=True,
+    help="How far back to look for authentication failures.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["note", "warning", "error"]),
+    default=None,
+    help="Add 8 to the exit code when a hygiene finding reaches this level.",
+)
+@click.option(
+    "--issue",
+    "issue_repo",
+    metavar="OWNER/NAME",
+    help="Open or update one GitHub issue with the report; close it when clean.",
+)
+@api_options
+def drift_command(
+    path: str,
+    applied_ref: str,
+    fmt: str,
+    window: str,
+    fail_on: str | None,
+    issue_repo: str | None,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+) -> None:
+    """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
+    from certgov.declarations import load
+    from certgov.drift import DriftReport, hygiene_findings, out_of_band_changes, pending_changes
+    from certgov.render.drift import render_markdown, render_text
+    from certgov.workflow import now_utc, read_live, rollout_facts
+
+    span = _window(window)
+    head = load(path, ref="HEAD")
+    applied = load(path, ref=applied_ref)
+    report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
+    now = now_utc()
+    with open_client(url, credentials, applied.config.server, parallelism) as client:
+        desired, live, _ = read_live(client, applied.state)
+        report.out_of_band = out_of_band_changes(client, applied, live, now)
+        rollout, _ = rollout_facts(client, desired, live)
+        report.hygiene = hygiene_findings(client, desired, live, now, span, rollout)
+    document = report.to_json(fail_on)
+    marker = f"<!-- certgov:drift:{path} -->"
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2))
+    elif fmt == "markdown":
+        click.echo(render_markdown(document, marker=marker), nl=False)
+    else:
+        click.echo(render_text(document), nl=False)
+    if issue_repo:
+        from certgov.gitops.github import GitHub
+
+        github = GitHub.from_env()
+        try:
+            if report.clean:
+                github.close_issue_if_open(issue_repo, marker, "No drift any more: closing.")
+            else:
+                github.upsert_issue(
+                    issue_repo, "certgov drift", render_markdown(document, marker=marker), marker
+                )
+        finally:
+            github.close()
+    click.get_current_context().exit(document["exit_code"])
