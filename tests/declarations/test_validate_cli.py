@@ -1,0 +1,127 @@
+"""`certgov validate` through the CLI and its error boundary: exit codes and whole output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import pytest
+from click.testing import CliRunner
+
+from certgov.cli.main import cli
+from certgov.declarations import load
+from tests.declarations.helpers import QUICKSTART, REPO, write_repo
+
+ACCOUNT = "apiVersion: certgov/v1\nkind: ServiceAccount\nname: {}\nscopes: [{}]\n"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["validate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_valid_repository_prints_the_counts() -> None:
+    assert _run(str(QUICKSTART)) == (0, "ok: 3 service accounts, 3 policies\n", "")
+
+
+def test_counts_use_the_singular_for_one(tmp_path: Path) -> None:
+    write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "read")})
+    assert _run(str(tmp_path)) == (0, "ok: 1 service account, 0 policies\n", "")
+
+
+def test_path_defaults_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(QUICKSTART)
+    assert _run() == (0, "ok: 3 service accounts, 3 policies\n", "")
+
+
+def test_invalid_repository_prints_every_problem_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_repo(
+        tmp_path,
+        {"a.yaml": ACCOUNT.format("a", "root"), "b.yaml": ACCOUNT.format("a", "read")},
+    )
+    monkeypatch.chdir(tmp_path)
+    assert _run() == (
+        1,
+        "",
+        "error: 2 problems in the declarations\n"
+        "  a.yaml:4:10: scopes[0]: 'root' is not one of ['read', 'write', 'admin']\n"
+        "  b.yaml:3:7: name: ServiceAccount 'a' is already declared at a.yaml:3:7\n",
+    )
+
+
+def test_json_success_document(tmp_path: Path) -> None:
+    write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "read")})
+    code, out, err = _run(str(tmp_path), "--format", "json")
+    document = json.loads(out)
+    assert (code, err) == (0, "")
+    assert document == {
+        "valid": True,
+        "counts": {"ServiceAccount": 1, "Policy": 0},
+        "files": ["a.yaml"],
+        "digest": load(tmp_path).digest,
+        "git_commit": None,
+        "problems": [],
+    }
+
+
+def test_json_problems_document_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "root")})
+    (tmp_path / "certgov.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(".", "--format", "json")
+    assert (code, err) == (1, "")
+    assert json.loads(out) == {
+        "valid": False,
+        "counts": None,
+        "files": None,
+        "digest": None,
+        "git_commit": None,
+        "problems": [
+            {
+                "file": "a.yaml",
+                "line": 4,
+                "col": 10,
+                "field": "scopes[0]",
+                "message": "'root' is not one of ['read', 'write', 'admin']",
+            },
+            {
+                "file": "certgov.yaml",
+                "line": None,
+                "col": None,
+                "field": "",
+                "message": "missing: a declarations repository has certgov.yaml at its root"
+                " (apiVersion: certgov/v1, kind: Config)",
+            },
+        ],
+    }
+
+
+def test_ref_validates_the_committed_tree(tmp_path: Path) -> None:
+    write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "read")})
+    with git.Repo.init(tmp_path) as repo:
+        repo.git.add(A=True)
+        actor = git.Actor("Test", "test@example.com")
+        repo.index.commit("v1", author=actor, committer=actor)
+    (tmp_path / "a.yaml").write_text(ACCOUNT.format("a", "root"), encoding="utf-8")
+    assert _run(str(tmp_path), "--ref", "HEAD") == (0, "ok: 1 service account, 0 policies\n", "")
+    assert _run(str(tmp_path))[0] == 1
+
+
+def test_unknown_ref_is_an_error_without_traceback(tmp_path: Path) -> None:
+    write_repo(tmp_path, {})
+    with git.Repo.init(tmp_path) as repo:
+        repo.git.add(A=True)
+        actor = git.Actor("Test", "test@example.com")
+        repo.index.commit("v1", author=actor, committer=actor)
+    assert _run(str(tmp_path), "--ref", "nope") == (1, "", "error: unknown git ref 'nope'\n")
+
+
+def test_a_file_as_path_is_refused_by_click() -> None:
+    code, out, err = _run(str(REPO / "pyproject.toml"))
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        f"Error: Invalid value for '[PATH]': Directory '{REPO / 'pyproject.toml'}' is a file."
+    )
