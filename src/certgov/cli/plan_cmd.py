@@ -9,7 +9,7 @@ from certgov.cli.output import stdout, use_color, write_private
 from certgov.errors import EXIT_CHANGES, CertgovError, UsageError
 from certgov.plan.document import dumps
 from certgov.policytest import PolicyTestResult
-from certgov.render import jsonplan, text
+from certgov.render import jsonplan, markdown, text
 from certgov.state import KINDS
 
 
@@ -44,7 +44,14 @@ def failure_lines(results: list[PolicyTestResult]) -> list[str]:
     "--out", "out_file", type=click.Path(dir_okay=False), help="Write the plan document here."
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--details-url", metavar="URL", help="Where the full plan is (markdown: when cut to fit)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option(
@@ -57,6 +64,7 @@ def plan_command(
     path: str,
     out_file: str | None,
     fmt: str,
+    details_url: str | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
     allow_mass_change: bool,
@@ -89,6 +97,9 @@ def plan_command(
     out = stdout()
     if fmt == "json":
         jsonplan.render(run.document, out)
+    elif fmt == "markdown":
+        marker = f"<!-- certgov:plan:{path} -->"
+        markdown.render(run.document, out, marker=marker, details_url=details_url)
     else:
         text.render(run.document, out, color=use_color(out, no_color))
     if run.failed_tests:
@@ -97,4 +108,4 @@ def plan_command(
         n = len(run.failed_tests)
         raise PolicyTestsFailedError(f"{n} policy test{'s' if n != 1 else ''} failed")
     if detailed_exitcode and run.plan.has_changes:
-        raise SystemExit(EXIT_CHANGES)
+        click.get_current_context().exit(EXIT_CHANGES)
