@@ -9,6 +9,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.apply_cmd import apply_command
     from certgov.cli.demo_cmd import demo
     from certgov.cli.plan_cmd import plan_command
+    from certgov.cli.rollout_cmd import rollout
     from certgov.cli.server_cmd import server
     from certgov.cli.test_cmd import test_command
     from certgov.cli.validate_cmd import validate
@@ -19,3 +20,4 @@ def register(group: click.Group) -> None:
     group.add_command(apply_command)
     group.add_command(demo)
     group.add_command(test_command)
+    group.add_command(rollout)

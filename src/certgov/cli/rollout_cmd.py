@@ -1,0 +1,81 @@
+"""`certgov rollout status`: where each soft-to-hard rollout stands, from the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+
+HEADERS = ("POLICY", "RULE", "STATE", "DAYS", "REQUESTS", "WARNINGS", "DETAIL")
+STATE_LABELS = {
+    "pending": "pending (not yet soft)",
+    "hold": "soft",
+    "blocked": "blocked",
+    "promote": "ready to promote",
+    "promoted": "promoted",
+}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def status_table(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
+    rows = [HEADERS] + [
+        (
+            d["policy"],
+            d["rule"],
+            STATE_LABELS[d["state"]]
+            + (
+                f" since {d['soft_since'][:10]}" if d["soft_since"] and d["state"] == "hold" else ""
+            ),
+            _cell(d["days"]),
+            _cell(d["requests"]),
+            _cell(d["warnings"]),
+            d["detail"] + (f" ({', '.join(d['offenders'])})" if d["offenders"] else ""),
+        )
+        for d in decisions
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]) for r in rows
+    ]
+
+
+@click.group("rollout")
+def rollout() -> None:
+    """Soft-to-hard rollouts of policy rules."""
+
+
+@rollout.command("status")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@api_options
+def status(path: str, fmt: str, url: str | None, credentials: str | None, parallelism: int) -> None:
+    """One row per rollout rule: state, days soft, requests, warnings and what is left."""
+    from certgov.declarations import load
+    from certgov.plan import Facts, PlanOptions, plan
+    from certgov.workflow import now_utc, read_live, rollout_facts
+
+    decls = load(path)
+    with open_client(url, credentials, decls.config.server, parallelism) as client:
+        desired, live, _ = read_live(client, decls.state)
+        facts, warnings = rollout_facts(client, desired, live)
+    result = plan(
+        desired, live, Facts(now=now_utc(), rollout=facts), PlanOptions(allow_mass_change=True)
+    )
+    decisions = [d.to_json() for d in result.rollouts]
+    if fmt == "json":
+        click.echo(json.dumps({"rollout": decisions, "warnings": list(warnings)}, indent=2))
+        return
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not decisions:
+        click.echo("No rule declares a rollout.")
+        return
+    for line in status_table(decisions):
+        click.echo(line.rstrip())
