@@ -20,6 +20,7 @@ from certgov.declarations import (
 from certgov.declarations.durations import format_duration, parse_duration
 from certgov.declarations.sources import glob_match
 from certgov.errors import DeclarationError, Position, Problem, UsageError
+from certgov.rules.catalogue import CATALOGUE
 from certgov.state import POLICY, SERVICE_ACCOUNT
 from tests.declarations.helpers import CONFIG, QUICKSTART, write_repo
 
@@ -130,6 +131,20 @@ def test_account_meta_holds_source_secret_previous_names_and_positions(tmp_path:
             "previous_names": {"line": 9, "col": 17},
             "previous_names[0]": {"line": 9, "col": 18},
         },
+        "key_positions": {
+            "apiVersion": {"line": 1, "col": 1},
+            "kind": {"line": 2, "col": 1},
+            "name": {"line": 3, "col": 1},
+            "description": {"line": 4, "col": 1},
+            "scopes": {"line": 5, "col": 1},
+            "ip_allowlist": {"line": 6, "col": 1},
+            "expires_at": {"line": 7, "col": 1},
+            "secret": {"line": 8, "col": 1},
+            "secret.store": {"line": 8, "col": 10},
+            "secret.path": {"line": 8, "col": 24},
+            "secret.rotate_after": {"line": 8, "col": 38},
+            "previous_names": {"line": 9, "col": 1},
+        },
     }
 
 
@@ -176,7 +191,14 @@ def test_policy_spec_is_normalised_like_the_api(tmp_path: Path) -> None:
 def test_policy_meta_holds_tests_rollout_and_previous_names(tmp_path: Path) -> None:
     d = load(write_repo(tmp_path, {"p.yaml": POLICY_DOC, "csr/a.pem": CSR}))
     meta = dict(d.state.get(POLICY, "Prod").meta)  # type: ignore[union-attr]
-    assert set(meta) == {"source", "previous_names", "tests", "rollout", "positions"}
+    assert set(meta) == {
+        "source",
+        "previous_names",
+        "tests",
+        "rollout",
+        "positions",
+        "key_positions",
+    }
     assert meta["source"] == {"file": "p.yaml", "line": 1, "col": 1}
     assert meta["previous_names"] == []
     assert meta["rollout"] == {
@@ -508,3 +530,31 @@ def test_ref_without_the_folder_is_a_usage_error(tmp_path: Path) -> None:
     root = write_repo(tmp_path / "decl", {"a.yaml": ACCOUNT})
     with pytest.raises(UsageError, match="decl does not exist at git ref 'HEAD'"):
         load(root, ref="HEAD")
+
+
+def test_csr_files_must_be_relative_pem_requests(tmp_path: Path) -> None:
+    doc = POLICY_DOC.replace("csr_file: csr/a.pem", "csr_file: /etc/a.pem")
+    doc += "  - name: binary\n    csr_file: csr/b.der\n    expect: pass\n"
+    root = write_repo(tmp_path, {"p.yaml": doc, "csr/b.der": b"\x30\x82\xff"})
+    assert _problems(root) == [
+        f"{root}/p.yaml:20:15: tests[1].csr_file: must be a path inside the repository,"
+        " relative to this file",
+        f"{root}/p.yaml:25:15: tests[2].csr_file: {root}/csr/b.der is not a PEM certificate"
+        " request",
+    ]
+
+
+def test_values_of_an_unknown_rule_action_are_left_to_the_schema(tmp_path: Path) -> None:
+    doc = POLICY_DOC.replace("action: disable_wildcard", "action: no_such_rule")
+    doc = doc.replace("fail: soft\ntests", "fail: soft\n    values: {n: 1}\ntests")
+    root = write_repo(tmp_path, {"p.yaml": doc, "csr/a.pem": CSR})
+    assert _problems(root) == [
+        f"{root}/p.yaml:12:13: rules[1].action: 'no_such_rule' is not one of "
+        + repr([spec.action for spec in CATALOGUE])
+    ]
+
+
+def test_a_git_repository_without_commits_reports_no_commit(tmp_path: Path) -> None:
+    root = write_repo(tmp_path, {"a.yaml": ACCOUNT})
+    git.Repo.init(tmp_path).close()
+    assert load(root).git_commit is None

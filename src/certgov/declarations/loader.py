@@ -4,6 +4,20 @@ The order of work: read `certgov.yaml`; select the declaration files; read each 
 encoding, tabs, YAML with positions); validate every document with the JSON Schemas; check what
 the schemas cannot say (addresses, dates, domain patterns, names across files, secret stores,
 tests); then, only when nothing is wrong, build each Resource through the State normalisers.
+
+Each desired Resource's `meta` (not compared with live state):
+
+    source          {"file": rel_path, "line", "col"} of the document
+    previous_names  [old names]: a live object with one of them is renamed
+    positions       {path: {"line", "col"}} of every value node, paths as in problems
+                    (`rules[1].values.minimum_bits`, `""` for the document)
+    key_positions   {path: {"line", "col"}} of the key of every mapping entry
+    ServiceAccount  secret: {"store", "path", "rotate_after_seconds" | None} | None
+    Policy          tests: [{"name", "request" (action defaulted to the policy's; with a
+                    csr_file, {"action", "csr": PEM, "validity_days"?}), "csr_file"?
+                    (repo-relative), "expect", "violations"?, "applied_values"?, "source"}],
+                    rollout: {rule_action: {"start", "promote_after_seconds", "max_warnings",
+                    "min_requests"}} with certgov.yaml's defaults filled in
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ from certgov.declarations.sources import (
     open_git_tree,
     select,
 )
-from certgov.declarations.yamlpos import Document, load_documents
+from certgov.declarations.yamlpos import load_documents
 from certgov.errors import Position, ProblemCollector, UsageError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, policy_spec
@@ -204,8 +218,8 @@ def _source(item: Declared) -> dict[str, Any]:
     return {"file": item.file, "line": item.document.line, "col": item.document.col}
 
 
-def _positions(document: Document) -> dict[str, dict[str, int]]:
-    return {path: {"line": line, "col": col} for path, (line, col) in document.positions.items()}
+def _positions(marks: Mapping[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
+    return {path: {"line": line, "col": col} for path, (line, col) in marks.items()}
 
 
 def _account(item: Declared) -> Resource:
@@ -223,7 +237,8 @@ def _account(item: Declared) -> Resource:
         if secret
         else None,
         "previous_names": list(doc.get("previous_names") or []),
-        "positions": _positions(item.document),
+        "positions": _positions(item.document.positions),
+        "key_positions": _positions(item.document.key_positions),
     }
     return Resource(SERVICE_ACCOUNT, item.name, account_spec(doc), MappingProxyType(meta))
 
@@ -264,7 +279,8 @@ def _policy(item: Declared, config: Config, csr_texts: Mapping[str, str]) -> Res
         "previous_names": list(doc.get("previous_names") or []),
         "tests": [_test(item, i, t, csr_texts) for i, t in enumerate(doc.get("tests") or [])],
         "rollout": rollout,
-        "positions": _positions(item.document),
+        "positions": _positions(item.document.positions),
+        "key_positions": _positions(item.document.key_positions),
     }
     return Resource(POLICY, item.name, policy_spec(doc), MappingProxyType(meta))
 

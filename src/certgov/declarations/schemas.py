@@ -8,7 +8,7 @@ an editable install they are read from the repository's `schemas/` folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -69,7 +69,7 @@ class SchemaProblem:
     """The paths of the nodes found wrong (a missing property's own path for `required`)."""
 
 
-def _path(parts: Iterator[str | int] | Any) -> str:
+def _path(parts: Iterable[str | int]) -> str:
     out = ""
     for part in parts:
         out = join_index(out, part) if isinstance(part, int) else join_key(out, str(part))
@@ -115,20 +115,9 @@ def _problems(error: ValidationError) -> list[SchemaProblem]:
     return [SchemaProblem(path, _custom_message(error) or error.message, nodes=nodes)]
 
 
-def _leaves(error: ValidationError) -> Iterator[ValidationError]:
-    # `allOf` + `if`/`then` report their errors directly; only the combinators that hide the
-    # cause in `context` (anyOf/oneOf without an errorMessage) are opened up.
-    if error.context and _custom_message(error) is None:
-        for sub in error.context:
-            yield from _leaves(sub)
-    else:
-        yield error
-
-
 def validate(document: Any) -> list[SchemaProblem]:
     """Every schema violation of one document, in a stable order."""
     found: set[SchemaProblem] = set()
     for error in _validator().iter_errors(document):
-        for leaf in _leaves(error):
-            found.update(_problems(leaf))
+        found.update(_problems(error))
     return sorted(found, key=lambda p: (p.path, p.message))
