@@ -558,3 +558,24 @@ def test_a_git_repository_without_commits_reports_no_commit(tmp_path: Path) -> N
     root = write_repo(tmp_path, {"a.yaml": ACCOUNT})
     git.Repo.init(tmp_path).close()
     assert load(root).git_commit is None
+
+
+def test_symlinks_leading_outside_the_repository_are_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.yaml").write_text("secret: do not read\n", encoding="utf-8")
+    (outside / "a.pem").write_text(CSR, encoding="utf-8")
+    root = write_repo(tmp_path / "repo", {"p.yaml": POLICY_DOC})
+    (root / "link.yaml").symlink_to(outside / "x.yaml")
+    (root / "csr").mkdir()
+    (root / "csr" / "a.pem").symlink_to(outside / "a.pem")
+    assert _problems(root) == [
+        f"{root}/p.yaml:20:15: tests[1].csr_file: no such file: {root}/csr/a.pem"
+    ]
+
+
+def test_symlinks_inside_the_repository_are_read(tmp_path: Path) -> None:
+    root = write_repo(tmp_path, {"real/a.yaml": ACCOUNT})
+    (root / "a.yaml").symlink_to(root / "real" / "a.yaml")
+    (root / "certgov.yaml").write_text(CONFIG + "include: ['*.yaml']\n", encoding="utf-8")
+    assert load(root).files == ("a.yaml",)

@@ -35,17 +35,28 @@ def _hidden(rel: str) -> bool:
 
 @dataclass
 class DirectoryTree:
-    """The files of a folder on disk."""
+    """The files of a folder on disk; symlinks that lead outside the folder are left out.
+
+    A pull request's checkout is untrusted input: a link to a file elsewhere on the CI machine
+    must not be read, nor echoed back in an error message.
+    """
 
     root: Path
+
+    def _inside(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.root.resolve())
 
     def files(self) -> list[str]:
         out: list[str] = []
         for folder, dirs, names in os.walk(self.root):
             # Pruning in place keeps os.walk out of hidden folders (.git, .certgov-secrets).
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            base = Path(folder).relative_to(self.root)
-            out.extend((base / name).as_posix() for name in names if not name.startswith("."))
+            base = Path(folder)
+            out.extend(
+                (base / name).relative_to(self.root).as_posix()
+                for name in names
+                if not name.startswith(".") and self._inside(base / name)
+            )
         return sorted(out)
 
     def size(self, rel: str) -> int:
@@ -55,7 +66,8 @@ class DirectoryTree:
         return (self.root / rel).read_bytes()
 
     def exists(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
+        path = self.root / rel
+        return path.is_file() and self._inside(path)
 
 
 @dataclass
