@@ -65,7 +65,8 @@ def test_text_shows_renames_disables_and_deletes() -> None:
         '      - description: ""\n'
         "      - enabled: true\n"
         '      - matching_criteria: {"action": "certificate.generate", "domains": ["example.com"]}\n'
-        '      - rules: [{"action": "disable_wildcard", "fail": "hard"}]\n'
+        "      - rules:\n"
+        '          - {"action": "disable_wildcard", "fail": "hard"}\n'
         "\n"
         "  # ServiceAccount/new will be renamed\n"
         "  # (previously named 'old')\n"

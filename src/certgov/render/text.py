@@ -55,12 +55,16 @@ def _change(w: _Writer, change: Mapping[str, Any]) -> None:
     if change.get("reason"):
         w.line(f"  # ({change['reason']})")
     w.line(f"  {marker} {address}", marker)
-    if action == "create":
-        for key, value in (change.get("after") or {}).items():
-            w.line(f"      + {key}: {_value(value)}", "+")
-    elif action == "delete":
-        for key, value in (change.get("before") or {}).items():
-            w.line(f"      - {key}: {_value(value)}", "-")
+    if action in ("create", "delete"):
+        sign = "+" if action == "create" else "-"
+        spec = change.get("after") if action == "create" else change.get("before")
+        for key, value in (spec or {}).items():
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                w.line(f"      {sign} {key}:", sign)
+                for item in value:
+                    w.line(f"          {sign} {_value(item)}", sign)
+            else:
+                w.line(f"      {sign} {key}: {_value(value)}", sign)
     for entry in change.get("diff") or ():
         w.line(
             f"      ~ {entry['path']}: {_value(entry['before'])} → {_value(entry['after'])}", "~"
@@ -103,6 +107,12 @@ def render(document: Mapping[str, Any], out: TextIO, *, color: bool = False) -> 
         for change in changes:
             _change(w, change)
         w.line(summary_line(summary))
+    rollouts = [d for d in document.get("rollout") or () if d["state"] != "promoted"]
+    if rollouts:
+        w.line()
+        w.line("Rollouts (rules declared hard, soft until they have earned it):")
+        for d in rollouts:
+            w.line(f"  {d['policy']} / {d['rule']}: {d['state']}: {d['detail']}")
     notes = []
     if summary["unchanged"]:
         notes.append(f"{summary['unchanged']} unchanged")
