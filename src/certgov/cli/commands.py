@@ -8,6 +8,7 @@ import click
 def register(group: click.Group) -> None:
     from certgov.cli.apply_cmd import apply_command
     from certgov.cli.demo_cmd import demo
+    from certgov.cli.lint_cmd import lint_command
     from certgov.cli.plan_cmd import plan_command
     from certgov.cli.rollout_cmd import rollout
     from certgov.cli.server_cmd import server
@@ -19,5 +20,6 @@ def register(group: click.Group) -> None:
     group.add_command(plan_command)
     group.add_command(apply_command)
     group.add_command(demo)
+    group.add_command(lint_command)
     group.add_command(test_command)
     group.add_command(rollout)
