@@ -100,7 +100,7 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTes
         if not csr_file:
             for key, value in REQUEST_DEFAULTS.items():
                 request.setdefault(key, value)
-        if csr_file:
+        if csr_file and "csr" not in request:
             path = Path(csr_file) if root is None else root / csr_file
             try:
                 request["csr"] = path.read_text("utf-8")
@@ -109,6 +109,7 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTes
                     f"{resource.address}: test {test['name']!r}: cannot read csr_file: {exc}",
                     position=_position(test.get("source")),
                 ) from None
+        if csr_file:
             request.setdefault("validity_days", 90)
         violations = test.get("violations")
         cases.append(
@@ -166,9 +167,7 @@ def run_cases(
     policy_id: Any = None,
     softened: frozenset[str] = frozenset(),
 ) -> list[PolicyTestResult]:
-    return [
-        judge(case, evaluate(case.request, policy_body, policy_id), softened) for case in cases
-    ]
+    return [judge(case, evaluate(case.request, policy_body, policy_id), softened) for case in cases]
 
 
 def offline_evaluate(
