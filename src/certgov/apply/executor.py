@@ -10,6 +10,7 @@ in the planner's dependency order; the objects of one phase run in parallel.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -149,8 +150,15 @@ def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource 
     return current
 
 
-def idempotency_key(fingerprint: str, address: str) -> str:
-    return hashlib.sha256(f"{fingerprint}\n{address}".encode()).hexdigest()
+def idempotency_key(fingerprint: str, address: str, run: str) -> str:
+    """The key of one create: the plan's fingerprint, the address, and this run.
+
+    A create retried within this run after a lost answer is replayed by the server (and this
+    run, which lost the secret, regenerates it). The run id keeps a second apply of the same plan
+    from receiving this run's replay: it meets a 409 instead, and never touches the secret that
+    this run is about to store.
+    """
+    return hashlib.sha256(f"{fingerprint}\n{address}\n{run}".encode()).hexdigest()
 
 
 class Executor:
@@ -181,6 +189,7 @@ class Executor:
         self.etags: dict[str, str | None] = {
             address: (obj.meta.get("etag") if obj else None) for address, obj in current.items()
         }
+        self.run_id = secrets.token_hex(16)
         self.ids: dict[str, Any] = {
             address: obj.meta.get("id") for address, obj in current.items() if obj
         }
@@ -271,7 +280,7 @@ class Executor:
     # -- actions -------------------------------------------------------------------------------
 
     def _create(self, change: Mapping[str, Any]) -> str:
-        key = idempotency_key(str(self.document["fingerprint"]), change["address"])
+        key = idempotency_key(str(self.document["fingerprint"]), change["address"], self.run_id)
         after = change["after"]
         if change["kind"] == POLICY:
             return self._create_policy(change, after, key)
@@ -282,8 +291,13 @@ class Executor:
         find = self.client.find_policy if kind == POLICY else self.client.find_service_account
         existing = find(name)
         spec_of = policy_spec if kind == POLICY else account_spec
-        if existing is not None and spec_of(existing.data) == change["after"]:
-            return "created by a concurrent apply with the declared content (conflict met)"
+        # Another run creates a policy disabled and enables it once proven: compare the rest.
+        if existing is not None and {**spec_of(existing.data), "enabled": None} == {
+            **change["after"],
+            "enabled": None,
+        }:
+            note = "; that run stores its secret" if kind == SERVICE_ACCOUNT else ""
+            return f"conflict met: already created with the declared content by another run{note}"
         raise CertgovError(f"{change['address']}: {exc.message}") from None
 
     def _cases(self, name: str, after: Mapping[str, Any]) -> tuple[list[Any], frozenset[str]]:
