@@ -27,8 +27,8 @@ def _accounts(ctx: LintContext) -> list[Resource]:
     return ctx.state.of_kind(SERVICE_ACCOUNT)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
 
 
 def admin_scope(ctx: LintContext) -> Iterator[Finding]:
@@ -100,7 +100,11 @@ def single_addresses(ctx: LintContext) -> Iterator[Finding]:
             if cover.prefixlen < narrowest:
                 continue
             extra = cover.num_addresses - len(singles)
-            admits = "exactly those addresses" if extra == 0 else f"{extra} more"
+            admits = (
+                "exactly those addresses"
+                if extra == 0
+                else f"and {extra} more address{'' if extra == 1 else 'es'}"
+            )
             yield ctx.finding(
                 "CG004",
                 account,
@@ -244,7 +248,7 @@ def expires_soon(ctx: LintContext) -> Iterator[Finding]:
             text = f"{account.address} expired on {day}; extend expires_at or remove the account"
         else:
             text = (
-                f"{account.address} expires on {day}, in {_plural(left.days, 'day')};"
+                f"{account.address} expires on {day}, in {_days(left.days)};"
                 " extend expires_at or move its integration to a replacement"
             )
         yield ctx.finding("CG013", account, "expires_at", text)

@@ -90,7 +90,8 @@ class Suppressions:
                     Finding(
                         "CG015",
                         BY_ID["CG015"].level,
-                        f"this suppression {why}; write '# certgov: ignore CG001 <reason>'",
+                        f"this suppression {why}; write"
+                        f" '# certgov: ignore {' '.join(parsed.ids) or 'CGnnn'} <reason>'",
                         Location(rel, number, parsed.col),
                         None,
                         f"{','.join(parsed.ids)}:{parsed.reason}",
