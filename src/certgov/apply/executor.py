@@ -241,7 +241,7 @@ class Executor:
     def _dispatch(self, change: Mapping[str, Any]) -> str:
         action, address = change["action"], change["address"]
         if action == "create" and address in self.current:
-            return "already exists as declared"
+            return "conflict met: already exists with the declared content (made by another run)"
         handler: Callable[[Mapping[str, Any]], str] = getattr(self, f"_{action}")
         return handler(change)
 
