@@ -85,20 +85,17 @@ def _covering(nets: list[Network]) -> Network:
 
 
 def single_addresses(ctx: LintContext) -> Iterator[Finding]:
-    """CG004: per IP version, two or more single addresses inside one narrow range."""
+    """CG004: two or more single addresses inside one /24 (IPv4) or /64 (IPv6)."""
     for account in _accounts(ctx):
-        entries = _entries(ctx, account)
-        for version, narrowest in ((4, SUGGEST_IPV4_PREFIX), (6, SUGGEST_IPV6_PREFIX)):
-            singles = [
-                (i, n)
-                for i, n in entries
-                if n.version == version and n.prefixlen == n.max_prefixlen
-            ]
+        groups: dict[Network, list[tuple[int, Network]]] = defaultdict(list)
+        for index, net in _entries(ctx, account):
+            if net.prefixlen == net.max_prefixlen:
+                narrowest = SUGGEST_IPV4_PREFIX if net.version == 4 else SUGGEST_IPV6_PREFIX
+                groups[net.supernet(new_prefix=narrowest)].append((index, net))
+        for singles in groups.values():
             if len(singles) < 2:
                 continue
             cover = _covering([n for _, n in singles])
-            if cover.prefixlen < narrowest:
-                continue
             extra = cover.num_addresses - len(singles)
             admits = (
                 "exactly those addresses"
@@ -109,9 +106,9 @@ def single_addresses(ctx: LintContext) -> Iterator[Finding]:
                 "CG004",
                 account,
                 f"ip_allowlist[{singles[0][0]}]",
-                f"{account.address} lists {len(singles)} single IPv{version} addresses that"
-                f" {cover} covers ({admits}); list that range instead",
-                key=f"IPv{version}",
+                f"{account.address} lists {len(singles)} single IPv{cover.version} addresses"
+                f" that {cover} covers ({admits}); list that range instead",
+                key=str(cover),
             )
 
 
