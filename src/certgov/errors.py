@@ -14,6 +14,12 @@
     │   ├── PolicyViolationError      422 POLICY_VIOLATION: enabled policies block a request
     │   └── RateLimitedError          429 after the retries ran out
     ├── ConnectionFailedError         the API cannot be reached (exit 3)
+    ├── GitHubError                   the GitHub REST API refused a call (PR comments, drift issues)
+    │   ├── GitHubAuthenticationError 401: the token is missing, wrong or expired (exit 3)
+    │   ├── GitHubPermissionError     403: the token lacks a permission
+    │   ├── GitHubNotFoundError       404: no such repository, pull request or issue, or hidden
+    │   ├── GitHubValidationError     422: GitHub refused the body
+    │   └── GitHubRateLimitedError    a primary or secondary rate limit; `retry_after` says when
     └── SecretStoreError              a secret store failed a read or write; never holds the secret
         └── SecretStoreConflictError  someone else wrote the record meanwhile (check-and-set)
 
@@ -149,6 +155,37 @@ class PolicyViolationError(ApiError):
 
 class RateLimitedError(ApiError):
     """429 that outlasted the retries; `retry_after` says when to try again."""
+
+
+class GitHubError(CertgovError):
+    """GitHub answered a call with an error; `status` is the HTTP status. Never holds the token."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class GitHubAuthenticationError(GitHubError):
+    """401: GITHUB_TOKEN is wrong or expired."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class GitHubPermissionError(GitHubError):
+    """403: the token may not do this (e.g. the workflow lacks `pull-requests: write`)."""
+
+
+class GitHubNotFoundError(GitHubError):
+    """404: no such repository, pull request or issue, or one the token cannot see."""
+
+
+class GitHubValidationError(GitHubError):
+    """422: GitHub refused the body (e.g. a comment over 65,536 characters)."""
+
+
+class GitHubRateLimitedError(GitHubError):
+    """A primary or secondary rate limit that outlasted the retries."""
 
 
 class SecretStoreError(CertgovError):

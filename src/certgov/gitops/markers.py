@@ -1,0 +1,48 @@
+"""Hidden markers that let certgov find its own comment or issue again instead of adding another.
+
+A marker is an HTML comment, invisible in rendered markdown: `<!-- certgov:plan:<dir> -->` for
+the plan comment of one declarations folder on a pull request, `<!-- certgov:drift:<dir> -->`
+for the drift issue of one folder. One folder, one comment: two folders planned in one pull
+request get two comments that never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from certgov.errors import UsageError
+
+PLAN = "plan"
+DRIFT = "drift"
+
+# What may not appear inside an HTML comment, or would make the marker span lines.
+_FORBIDDEN = re.compile(r"--|[<>\r\n]")
+
+
+def marker(kind: str, directory: str) -> str:
+    """`<!-- certgov:<kind>:<dir> -->` with `dir` normalised, so `./prod/` and `prod` match."""
+    normalised = posixpath.normpath(directory.replace("\\", "/").strip() or ".")
+    if _FORBIDDEN.search(normalised):
+        raise UsageError(
+            f"marker folder {directory!r} cannot go into an HTML comment: "
+            "it may not contain '--', '<', '>' or line breaks"
+        )
+    return f"<!-- certgov:{kind}:{normalised} -->"
+
+
+def plan_marker(directory: str) -> str:
+    """The marker of the plan comment for the declarations at `directory`."""
+    return marker(PLAN, directory)
+
+
+def drift_marker(directory: str) -> str:
+    """The marker of the drift issue for the declarations at `directory`."""
+    return marker(DRIFT, directory)
+
+
+def with_marker(body: str, marker_text: str) -> str:
+    """`body` with the marker on its first line, unless the body carries it already."""
+    if marker_text in body:
+        return body
+    return f"{marker_text}\n{body}"

@@ -1,0 +1,48 @@
+"""Markers: one per kind and folder, the folder normalised, nothing that breaks an HTML comment."""
+
+from __future__ import annotations
+
+import pytest
+
+from certgov.errors import UsageError
+from certgov.gitops.markers import drift_marker, plan_marker, with_marker
+
+
+@pytest.mark.parametrize(
+    ("directory", "expected"),
+    [
+        (".", "<!-- certgov:plan:. -->"),
+        ("", "<!-- certgov:plan:. -->"),
+        ("./prod/", "<!-- certgov:plan:prod -->"),
+        ("teams\\pki", "<!-- certgov:plan:teams/pki -->"),
+        ("a/./b//c", "<!-- certgov:plan:a/b/c -->"),
+    ],
+)
+def test_plan_marker_normalises_the_folder(directory: str, expected: str) -> None:
+    assert plan_marker(directory) == expected
+
+
+def test_drift_marker_differs_from_the_plan_marker_of_the_same_folder() -> None:
+    assert (drift_marker("prod"), plan_marker("prod")) == (
+        "<!-- certgov:drift:prod -->",
+        "<!-- certgov:plan:prod -->",
+    )
+
+
+@pytest.mark.parametrize("directory", ["a--b", "x>", "<y", "a\nb"])
+def test_a_folder_that_would_break_the_html_comment_is_refused(directory: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        plan_marker(directory)
+
+    assert caught.value.message == (
+        f"marker folder {directory!r} cannot go into an HTML comment: it may not contain "
+        "'--', '<', '>' or line breaks"
+    )
+
+
+def test_with_marker_puts_the_marker_on_the_first_line() -> None:
+    assert with_marker("body", "<!-- m -->") == "<!-- m -->\nbody"
+
+
+def test_with_marker_keeps_a_body_that_has_it() -> None:
+    assert with_marker("x <!-- m --> y", "<!-- m -->") == "x <!-- m --> y"
