@@ -1,0 +1,77 @@
+"""`certgov import`: write the live tenant's objects as declaration files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import click
+
+from certgov.cli.api_options import api_options, open_client
+from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT
+
+if TYPE_CHECKING:
+    from certgov.importer import Split
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
+
+
+@click.command("import")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write the declarations to (created if missing).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(list(KINDS)),
+    help="Import only these kinds (repeatable) [default: all].",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["per-object", "per-kind"]),
+    default="per-object",
+    show_default=True,
+    help="One file per object, or one multi-document file per kind.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist and differ.")
+@api_options
+def import_command(
+    out: Path,
+    kinds: tuple[str, ...],
+    split: str,
+    force: bool,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+) -> None:
+    """Read the live tenant and write its objects as declarations under --out (no secrets)."""
+    from certgov.client import read_live_state
+    from certgov.importer import render_files, write_files
+
+    wanted = kinds or KINDS
+    with open_client(url, credentials, None, parallelism) as client:
+        live = read_live_state(client, wanted)
+        server = client.server
+    files = render_files(live, server=server, kinds=wanted, split=cast("Split", split))
+    result = write_files(out, files, force=force)
+    accounts = len(live.of_kind(SERVICE_ACCOUNT))
+    policies = len(live.of_kind(POLICY))
+    click.echo(
+        f"imported {_count(accounts, 'service account', 'service accounts')},"
+        f" {_count(policies, 'policy', 'policies')} into {out}:"
+        f" {_count(len(result.written), 'file', 'files')} written,"
+        f" {len(result.unchanged)} unchanged"
+        + (", the existing certgov.yaml kept" if result.kept else "")
+    )
+    if accounts:
+        click.echo(
+            "next: fill in secret: for each service account (certgov lint lists them as CG006),"
+            " then certgov plan should show no changes"
+        )
