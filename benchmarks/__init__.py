@@ -1,0 +1,1 @@
+"""Benchmarks of certgov at scale: run `python -m benchmarks` (see README.md)."""

@@ -1,0 +1,149 @@
+"""The results: one table on the terminal, one JSON file, one PNG plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "plan_requests": ("<=", 125),
+    "naive_requests": (">=", 12000),
+    "plan_speedup_vs_naive": (">=", 20.0),
+    "plan_seconds": ("<", 5.0),
+    "planner_seconds_12k": ("<=", 0.5),
+    "planner_growth_10k_to_20k": ("<=", 2.2),
+    "peak_rss_mb": ("<=", 250.0),
+    "apply_speedup_parallel": (">=", 3.0),
+}
+
+
+def summarise(
+    sizes: Sequence[Mapping[str, Any]], apply_runs: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The headline figures; taken at 10,000 accounts when measured, else at the largest size."""
+    by_n = {s["accounts"]: s for s in sizes}
+    base_n = 10000 if 10000 in by_n else max(by_n)
+    base = by_n[base_n]
+    summary: dict[str, Any] = {
+        "size_accounts": base_n,
+        "size_objects": base["objects"],
+        "plan_requests": base["plan"]["requests"],
+        "naive_requests": base["naive"]["requests"],
+        "plan_seconds": round(base["plan"]["seconds"], 3),
+        "naive_seconds": round(base["naive"]["seconds"], 3),
+        "plan_speedup_vs_naive": round(base["speedup_vs_naive"], 1),
+        "planner_seconds_12k": round(base["planner"]["planner_seconds"], 4),
+        "peak_rss_mb": round(base["plan"]["peak_rss_mb"], 1),
+        "plan_1pct_changed_seconds": round(base["plan_1pct_changed"]["seconds"], 3),
+        "plan_1pct_changed_requests": base["plan_1pct_changed"]["requests"],
+    }
+    if 20000 in by_n and base_n == 10000:
+        growth = by_n[20000]["planner"]["planner_seconds"] / base["planner"]["planner_seconds"]
+        summary["planner_growth_10k_to_20k"] = round(growth, 2)
+    by_p = {a["parallelism"]: a for a in apply_runs}
+    if 1 in by_p and 8 in by_p:
+        summary["apply_seconds_p1"] = round(by_p[1]["seconds"], 2)
+        summary["apply_seconds_p8"] = round(by_p[8]["seconds"], 2)
+        summary["apply_speedup_parallel"] = round(by_p[1]["seconds"] / by_p[8]["seconds"], 2)
+    for entry in base.get("throughput", ()):
+        summary[f"{entry['call']}_rps"] = round(entry["rps"], 1)
+    return summary
+
+
+def targets(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target: the figure, the bound and whether it is met (only for measured figures)."""
+    out = {}
+    for key, (op, bound) in TARGETS.items():
+        if key not in summary:
+            continue
+        value = summary[key]
+        met = value <= bound if op == "<=" else value >= bound if op == ">=" else value < bound
+        out[key] = {"value": value, "target": f"{op} {bound}", "met": bool(met)}
+    return out
+
+
+def table(results: Mapping[str, Any]) -> str:
+    """The one table: a row per size, then apply and throughput, then the targets."""
+    head = (
+        "accounts", "policies", "plan s", "plan req", "RSS MB", "naive s", "naive req",
+        "speedup", "planner s", "load s", "1% s", "1% req",
+    )  # fmt: skip
+    rows = [head]
+    for s in results["sizes"]:
+        rows.append(
+            (
+                f"{s['accounts']:,}",
+                f"{s['policies']:,}",
+                f"{s['plan']['seconds']:.2f}",
+                str(s["plan"]["requests"]),
+                f"{s['plan']['peak_rss_mb']:.0f}",
+                f"{s['naive']['seconds']:.2f}",
+                str(s["naive"]["requests"]),
+                f"{s['speedup_vs_naive']:.1f}x",
+                f"{s['planner']['planner_seconds']:.3f}",
+                f"{s['planner']['load_seconds']:.2f}",
+                f"{s['plan_1pct_changed']['seconds']:.2f}",
+                str(s["plan_1pct_changed"]["requests"]),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.append("")
+    for a in results["apply"]:
+        lines.append(
+            f"apply {a['creates']:,} creates ({a['accounts']} accounts, {a['policies']} policies) "
+            f"at --parallelism {a['parallelism']}: {a['seconds']:.2f} s"
+        )
+    for s in results["sizes"]:
+        for entry in s.get("throughput", ()):
+            lines.append(
+                f"throughput {entry['call']:<8} {entry['rps']:8.1f} req/s  "
+                f"({entry['requests']} requests, {entry['concurrency']} concurrent, "
+                f"{entry['seconds']:.0f} s, {entry['tool']}, {s['accounts']:,} accounts)"
+            )
+    lines.append("")
+    for key, t in results["targets"].items():
+        lines.append(
+            f"{'MET ' if t['met'] else 'MISS'}  {key} = {t['value']} (target {t['target']})"
+        )
+    return "\n".join(lines)
+
+
+def write_json(path: Path, results: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def plot(path: Path, sizes: Sequence[Mapping[str, Any]], title: str) -> None:
+    """Plan wall time against the number of objects, certgov and the naive baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objects = [s["objects"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.plot(
+        objects, [s["naive"]["seconds"] for s in sizes], "o-", label="naive: one GET per object"
+    )
+    ax.plot(
+        objects, [s["plan"]["seconds"] for s in sizes], "o-", label="certgov plan (paged lists)"
+    )
+    ax.plot(
+        objects,
+        [s["planner"]["planner_seconds"] for s in sizes],
+        "s--",
+        label="pure planner alone",
+    )
+    ax.set_xlabel("objects (service accounts + policies)")
+    ax.set_ylabel("seconds (log scale)")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

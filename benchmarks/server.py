@@ -1,0 +1,125 @@
+"""The reference server as a separate process (so that it never shares a GIL with what is
+measured), on a fresh SQLite file or a fresh PostgreSQL database, with a bootstrapped admin."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def fresh_database(workdir: Path, postgres: bool) -> Iterator[str]:
+    """A database URL for one server: a new SQLite file, or a new PostgreSQL database that is
+    dropped afterwards."""
+    if not postgres:
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"certgov_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@dataclass
+class RunningServer:
+    url: str
+    database_url: str
+    admin_file: Path
+    pid: int
+
+
+def bootstrap(database_url: str, admin_file: Path) -> dict[str, str]:
+    """Create the schema and the admin account through the store; write its credentials file."""
+    from benchmarks.generate import ADMIN_NAME
+    from certgov.server.bootstrap import bootstrap_admin
+    from certgov.server.settings import utc_now
+    from certgov.server.store import Store
+
+    store = Store(database_url)
+    try:
+        creds = bootstrap_admin(store, ADMIN_NAME, utc_now(), 30)
+    finally:
+        store.close()
+    admin_file.write_text(json.dumps(creds))
+    os.chmod(admin_file, 0o600)
+    return creds
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the reference server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the reference server did not answer /healthz in time")
+
+
+@contextmanager
+def start_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
+    """`python -m certgov server` on a free port with the rate limit off; stopped afterwards.
+
+    The database must exist and be bootstrapped already (see `bootstrap`)."""
+    port = free_port()
+    log = (workdir / f"server-{port}.log").open("wb")
+    argv = [
+        sys.executable,
+        "-m",
+        "certgov",
+        "server",
+        "--database",
+        database_url,
+        "--port",
+        str(port),
+        "--rate-limit",
+        "0",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc)
+        yield RunningServer(url, database_url, workdir / "admin.json", proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
