@@ -126,3 +126,48 @@ def test_import_of_every_field_and_rule_kind_plans_no_changes(
     seed_policies(live)
     out = tmp_path / "imported"
     import_then_plan(live, out, "5 service accounts, 2 policies", "--split", split)
+
+
+def test_import_writes_valid_declarations_and_says_what_is_left(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    seed_accounts(live)
+    out = tmp_path / "imported"
+    imported = live.cli("import", "--out", str(out), "--kind", "ServiceAccount")
+    assert (imported.exit_code, imported.output) == (
+        0,
+        f"imported 5 service accounts, 0 policies into {out}: 10 files written, 0 unchanged\n"
+        "next: fill in secret: for each service account (certgov lint lists them as CG006),"
+        " then certgov plan should show no changes\n",
+    )
+    validated = CliRunner().invoke(cli, ["validate", str(out)])
+    assert (validated.exit_code, validated.output) == (0, "ok: 5 service accounts, 0 policies\n")
+
+
+def test_import_again_keeps_certgov_yaml_and_refuses_changed_files(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    seed_accounts(live)
+    out = tmp_path / "imported"
+    live.cli("import", "--out", str(out), "--kind", "ServiceAccount")
+    again = live.cli("import", "--out", str(out), "--kind", "ServiceAccount")
+    assert again.output == (
+        f"imported 5 service accounts, 0 policies into {out}: 0 files written, 9 unchanged,"
+        " the existing certgov.yaml kept\n"
+        "next: fill in secret: for each service account (certgov lint lists them as CG006),"
+        " then certgov plan should show no changes\n"
+    )
+    (out / "service-accounts" / "retired.yaml").write_text("edited\n")
+    refused = live.cli("import", "--out", str(out), "--kind", "ServiceAccount")
+    assert (refused.exit_code, refused.output) == (
+        1,
+        f"error: {out}: 1 file would be overwritten (service-accounts/retired.yaml);"
+        " pass --force to overwrite\n",
+    )
+    forced = live.cli("import", "--out", str(out), "--kind", "ServiceAccount", "--force")
+    assert forced.exit_code == 0
+    assert (
+        (out / "service-accounts" / "retired.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../schemas/service-account.json\n")
+    )
