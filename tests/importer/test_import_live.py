@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from certgov.cli import cli
+from certgov.cli.import_cmd import config_server
 from certgov.errors import ApiError
 from certgov.rules.catalogue import CATALOGUE
 from tests.integration.conftest import LiveServer
@@ -171,3 +172,25 @@ def test_import_again_keeps_certgov_yaml_and_refuses_changed_files(
         .read_text()
         .startswith("# yaml-language-server: $schema=../schemas/service-account.json\n")
     )
+
+
+def test_import_uses_the_server_of_an_existing_certgov_yaml(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "repo"
+    out.mkdir()
+    config = f"apiVersion: certgov/v1\nkind: Config\nserver: {live.url}\n"
+    (out / "certgov.yaml").write_text(config)
+    result = CliRunner().invoke(
+        cli,
+        ["import", "--out", str(out), "--kind", "ServiceAccount", "--credentials", str(live.admin)],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "certgov.yaml").read_text() == config
+    assert sorted(p.name for p in (out / "service-accounts").iterdir()) == ["bootstrap-admin.yaml"]
+
+
+@pytest.mark.parametrize("text", ["server: [", "- a list\n", "\xff"])
+def test_an_unreadable_certgov_yaml_gives_no_server(tmp_path: Path, text: str) -> None:
+    (tmp_path / "certgov.yaml").write_bytes(text.encode("latin-1"))
+    assert config_server(tmp_path) is None

@@ -6,12 +6,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
+import yaml
 
 from certgov.cli.api_options import api_options, open_client
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT
 
 if TYPE_CHECKING:
     from certgov.importer import Split
+
+
+def config_server(out: Path) -> str | None:
+    """`server:` of an existing certgov.yaml in the output folder (for --url's fallback)."""
+    path = out / "certgov.yaml"
+    if not path.is_file():
+        return None
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None  # validate reports it; import only looks for a fallback URL here
+    server = doc.get("server") if isinstance(doc, dict) else None
+    return server if isinstance(server, str) else None
 
 
 def _count(n: int, singular: str, plural: str) -> str:
@@ -56,7 +70,7 @@ def import_command(
     from certgov.importer import render_files, write_files
 
     wanted = kinds or KINDS
-    with open_client(url, credentials, None, parallelism) as client:
+    with open_client(url, credentials, config_server(out), parallelism) as client:
         live = read_live_state(client, wanted)
         server = client.server
     files = render_files(live, server=server, kinds=wanted, split=cast("Split", split))
