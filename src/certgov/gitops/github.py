@@ -394,6 +394,10 @@ class GitHubClient:
         )
 
 
+# The short name `certgov drift` imports.
+GitHub = GitHubClient
+
+
 def _is_rate_limited(response: httpx.Response) -> bool:
     if response.status_code == 429:
         return True
