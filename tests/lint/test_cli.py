@@ -130,7 +130,9 @@ def run_hook(hook_id: str, repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_pre_commit_hooks_are_declared() -> None:
-    assert {k: (v["language"], v["entry"]) for k, v in hooks().items()} == {
+    declared = hooks()
+    ours = ("certgov-validate", "certgov-lint")  # other hooks in the file belong to other issues
+    assert {k: (declared[k]["language"], declared[k]["entry"]) for k in ours} == {
         "certgov-validate": ("python", "certgov validate"),
         "certgov-lint": ("python", "certgov lint --fail-on error"),
     }
