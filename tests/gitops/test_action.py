@@ -1,0 +1,174 @@
+"""The composite action's scripts, run by bash as the runner would, with a stand-in certgov.
+
+The install step's pip call is not run here (no index to install from); its choices before
+that, and its reuse of a venv it made earlier in the job, are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from certgov.gitops import workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTION = workflows.load(ROOT / ".github/actions/certgov/action.yml")
+INSTALL, RUN = (step["run"] for step in ACTION["runs"]["steps"][1:])
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="the action runs bash")
+
+# A certgov that prints its arguments and exits with $FAKE_EXIT.
+FAKE_CERTGOV = '#!/bin/sh\necho "certgov $*"\nexit "${FAKE_EXIT:-0}"\n'
+
+
+def _runner(tmp_path: Path) -> dict[str, str]:
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    for name in ("path", "output"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    return {
+        "PATH": os.environ["PATH"],
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_PATH": str(tmp_path / "path"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+    }
+
+
+def _venv(env: dict[str, str], spec: str) -> Path:
+    venv = Path(env["RUNNER_TEMP"]) / "certgov-venv"
+    (venv / "bin").mkdir(parents=True)
+    certgov = venv / "bin/certgov"
+    certgov.write_text(FAKE_CERTGOV, encoding="utf-8")
+    certgov.chmod(0o755)
+    (venv / ".certgov-spec").write_text(spec, encoding="utf-8")
+    return venv
+
+
+def _bash(script: str, env: dict[str, str]) -> tuple[int, str, str]:
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _run_step(env: dict[str, str], command: str, path: str = ".", ok: str = "0") -> tuple:
+    step_env = {
+        **env,
+        "CERTGOV_COMMAND": command,
+        "CERTGOV_PATH": path,
+        "CERTGOV_URL_INPUT": "",
+        "OK_EXIT_CODES": ok,
+    }
+    return _bash(RUN, step_env)
+
+
+def _output(tmp_path: Path) -> str:
+    return (tmp_path / "output").read_text(encoding="utf-8")
+
+
+def test_run_passes_the_command_words_then_the_path(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    _venv(env, "certgov==0.1.0")
+
+    result = _run_step(env, "lint  --format sarif --output lint.sarif", path="my decls")
+
+    assert result == (0, "certgov lint --format sarif --output lint.sarif my decls\n", "")
+    assert _output(tmp_path) == "exit-code=0\n"
+
+
+def test_run_without_a_path_passes_only_the_command(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    _venv(env, "certgov==0.1.0")
+
+    assert _run_step(env, "rollout status", path="") == (0, "certgov rollout status\n", "")
+
+
+def test_run_fails_the_step_with_the_commands_exit_code(tmp_path: Path) -> None:
+    env = {**_runner(tmp_path), "FAKE_EXIT": "3"}
+    _venv(env, "certgov==0.1.0")
+
+    result = _run_step(env, "plan")
+
+    assert (result, _output(tmp_path)) == ((3, "certgov plan .\n", ""), "exit-code=3\n")
+
+
+def test_run_accepts_the_listed_exit_codes(tmp_path: Path) -> None:
+    env = {**_runner(tmp_path), "FAKE_EXIT": "4"}
+    _venv(env, "certgov==0.1.0")
+
+    result = _run_step(env, "drift", ok="0 2 4 6")
+
+    assert (result, _output(tmp_path)) == ((0, "certgov drift .\n", ""), "exit-code=4\n")
+
+
+def test_run_sets_certgov_url_from_the_url_input(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _venv(env, "certgov==0.1.0")
+    (venv / "bin/certgov").write_text('#!/bin/sh\necho "$CERTGOV_URL"\n', encoding="utf-8")
+    step_env = {
+        **env,
+        "CERTGOV_COMMAND": "plan",
+        "CERTGOV_PATH": ".",
+        "CERTGOV_URL_INPUT": "https://clm.test",
+        "OK_EXIT_CODES": "0",
+    }
+
+    assert _bash(RUN, step_env) == (0, "https://clm.test\n", "")
+
+
+def _install(
+    env: dict[str, str], *, version: str = "", source: str = "", action: str = ""
+) -> tuple:
+    install_env = {
+        **env,
+        "CERTGOV_VERSION": version,
+        "CERTGOV_SOURCE": source,
+        "ACTION_PATH": action,
+    }
+    return _bash(INSTALL, install_env)
+
+
+def test_install_refuses_both_a_version_and_a_source(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+
+    assert _install(env, version="0.1.0", source=".") == (
+        1,
+        "::error title=certgov::set the version input or the source input, not both\n",
+        "",
+    )
+
+
+def test_install_refuses_a_source_folder_without_certgov(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    action = tmp_path / "user-repo/.github/actions/certgov"
+    action.mkdir(parents=True)
+
+    assert _install(env, action=str(action)) == (
+        1,
+        f"::error title=certgov::no certgov source at {action}/../../..: set the version input "
+        "to install from PyPI\n",
+        "",
+    )
+
+
+def test_install_reuses_the_venv_made_for_the_same_version(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _venv(env, "certgov==0.1.0")
+
+    result = _install(env, version="0.1.0")
+
+    assert result == (0, "certgov --version\n", "")
+    assert (tmp_path / "path").read_text(encoding="utf-8") == f"{venv}/bin\n"
+
+
+def test_install_from_the_actions_own_checkout_by_default(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    _venv(env, str(ROOT))
+
+    result = _install(env, action=str(ROOT / ".github/actions/certgov"))
+
+    assert result == (0, "certgov --version\n", "")
