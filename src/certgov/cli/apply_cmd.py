@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,27 @@ SESSION_MARGIN = timedelta(minutes=10)
 
 class SourceChangedError(CertgovError):
     """The declarations on disk are not the ones the plan was made from."""
+
+
+def check_expected(
+    document: Mapping[str, Any], fingerprint: str | None, reviewed_file: str | None
+) -> None:
+    """Refuse a plan whose changes are not the reviewed ones (a plan's fingerprint, or its
+    changes_fingerprint, which survives a re-plan at the merged commit)."""
+    from certgov.plan.compare import compare_changes
+
+    reviewed = load_plan_file(reviewed_file) if reviewed_file else None
+    wanted = [fingerprint] if fingerprint else []
+    if reviewed is not None:
+        wanted.append(reviewed["changes_fingerprint"])
+    for expected in wanted:
+        if expected not in (document["fingerprint"], document["changes_fingerprint"]):
+            lines = compare_changes(reviewed["changes"], document["changes"]) if reviewed else []
+            detail = "".join(f"\n  {line}" for line in lines)
+            raise CertgovError(
+                f"the plan's changes ({document['changes_fingerprint']}) are not the reviewed "
+                f"ones ({expected}); nothing was applied{detail}"
+            )
 
 
 def _outcome_line(outcome: Any) -> str:
@@ -43,6 +65,11 @@ def _table(outcomes: list[Any]) -> list[str]:
     "--ignore-source", is_flag=True, help="Apply a plan file even if the declarations changed."
 )
 @click.option(
+    "--expect-plan",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Refuse unless the changes equal this reviewed plan file's; print how they differ.",
+)
+@click.option(
     "--expect-fingerprint", metavar="SHA256", help="Refuse unless the plan has this fingerprint."
 )
 @click.option(
@@ -58,6 +85,7 @@ def apply_command(
     target_path: str,
     auto_approve: bool,
     ignore_source: bool,
+    expect_plan: str | None,
     expect_fingerprint: str | None,
     fmt: str,
     targets: tuple[str, ...],
@@ -112,11 +140,7 @@ def apply_command(
                 for line in failure_lines(run.failed_tests):
                     click.echo(line, err=True)
                 raise PolicyTestsFailedError(f"{len(run.failed_tests)} policy test(s) failed")
-        if expect_fingerprint and document["fingerprint"] != expect_fingerprint:
-            raise CertgovError(
-                f"the plan's fingerprint is {document['fingerprint']}, not the expected "
-                f"{expect_fingerprint}: the changes differ from the reviewed plan"
-            )
+        check_expected(document, expect_fingerprint, expect_plan)
         if not document["changes"]:
             if fmt == "json":
                 click.echo(

@@ -9,6 +9,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.apply_cmd import apply_command
     from certgov.cli.comment_cmd import comment_command
     from certgov.cli.demo_cmd import demo
+    from certgov.cli.drift_cmd import drift_command
     from certgov.cli.import_cmd import import_command
     from certgov.cli.lint_cmd import lint_command
     from certgov.cli.plan_cmd import plan_command
@@ -27,3 +28,4 @@ def register(group: click.Group) -> None:
     group.add_command(test_command)
     group.add_command(rollout)
     group.add_command(comment_command)
+    group.add_command(drift_command)

@@ -59,6 +59,7 @@ def drift_command(
     """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
     from certgov.declarations import load
     from certgov.drift import DriftReport, hygiene_findings, out_of_band_changes, pending_changes
+    from certgov.gitops.markers import drift_marker
     from certgov.render.drift import render_markdown, render_text
     from certgov.workflow import now_utc, read_live, rollout_facts
 
@@ -73,7 +74,7 @@ def drift_command(
         rollout, _ = rollout_facts(client, desired, live)
         report.hygiene = hygiene_findings(client, desired, live, now, span, rollout)
     document = report.to_json(fail_on)
-    marker = f"<!-- certgov:drift:{path} -->"
+    marker = drift_marker(path)
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))
     elif fmt == "markdown":
@@ -81,16 +82,13 @@ def drift_command(
     else:
         click.echo(render_text(document), nl=False)
     if issue_repo:
-        from certgov.gitops.github import GitHub
+        from certgov.gitops.github import GitHubClient
 
-        github = GitHub.from_env()
-        try:
+        with GitHubClient.from_env() as github:
             if report.clean:
                 github.close_issue_if_open(issue_repo, marker, "No drift any more: closing.")
             else:
                 github.upsert_issue(
                     issue_repo, "certgov drift", render_markdown(document, marker=marker), marker
                 )
-        finally:
-            github.close()
     click.get_current_context().exit(document["exit_code"])

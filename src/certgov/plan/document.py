@@ -5,10 +5,13 @@ Layout (see docs/plan-format.md and schemas/plan.json):
     {"format_version": "1", "certgov_version", "created_at", "server",
      "source": {"path", "git_commit", "digest"},
      "summary": {...counts...}, "changes": [...], "unmanaged": [...], "ignored": [...],
-     "rollout": [...], "warnings": [...], "fingerprint": "sha256:..."}
+     "rollout": [...], "warnings": [...], "changes_fingerprint": "sha256:...",
+     "fingerprint": "sha256:..."}
 
-The fingerprint is the sha256 of the canonical JSON of everything but itself and `created_at`,
-so two plans of the same changes from the same sources have the same fingerprint.
+The fingerprint is the sha256 of the canonical JSON of everything but itself and `created_at`.
+`changes_fingerprint` covers the changes alone: a plan made again at the merged commit (another
+commit id, perhaps another account) has the same changes fingerprint exactly when it would do
+the same things, which is what `apply --expect-fingerprint` compares.
 """
 
 from __future__ import annotations
@@ -56,12 +59,12 @@ def build_document(
         "rollout": [d.to_json() for d in plan.rollouts],
         "warnings": [*plan.warnings, *extra_warnings],
     }
-    document["fingerprint"] = fingerprint(document)
-    return document
+    return refingerprint(document)
 
 
 def refingerprint(document: dict[str, Any]) -> dict[str, Any]:
-    """Recompute the fingerprint after a step that adds to the document (e.g. test results)."""
+    """Recompute the fingerprints after a step that adds to the changes (e.g. test results)."""
+    document["changes_fingerprint"] = digest(document["changes"])
     document["fingerprint"] = fingerprint(document)
     return document
 
@@ -93,7 +96,9 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
     problems = plan_schema_problems(document)
     if problems:
         raise PlanFileError("malformed plan file: " + "; ".join(problems), position=where)
-    if document.get("fingerprint") != fingerprint(document):
+    if document.get("fingerprint") != fingerprint(document) or document.get(
+        "changes_fingerprint"
+    ) != digest(document.get("changes")):
         raise PlanFileError(
             "the plan file's fingerprint does not match its content: it was edited after "
             "`certgov plan` wrote it; make a new plan",
