@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.measure import child_env
+
 
 @dataclass(frozen=True)
 class Throughput:
@@ -76,7 +78,7 @@ def _with_python(
         argv += ["--token", token]
     if body is not None:
         argv += ["--body", body]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=child_env()).stdout
     result = json.loads(out.strip().splitlines()[-1])
     return int(result["requests"]), float(result["rps"]), dict(result["statuses"])
 

@@ -33,7 +33,7 @@ def run_process(
     other children of this process do not count)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd, env=child_env())
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -47,6 +47,18 @@ def run_process(
         )
     # ru_maxrss is in kilobytes on Linux.
     return ProcessRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env() -> dict[str, str]:
+    """The environment with the repository root importable, so `-m benchmarks.x` works from
+    any working directory."""
+    env = dict(os.environ)
+    parts = [str(REPO_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(parts)
+    return env
 
 
 def python_module(module: str, *args: str) -> list[str]:

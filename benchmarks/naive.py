@@ -72,7 +72,7 @@ def naive_plan(path: str, url: str, credentials: str, parallelism: int) -> dict[
         )
         text.render(document, io.StringIO())
     # close() revoked the session: that request is counted too.
-    return {"requests": client.request_count, "summary": the_plan.summary}
+    return {"requests": client.request_count, "summary": the_plan.summary()}
 
 
 def main(argv: list[str] | None = None) -> int:

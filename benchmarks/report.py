@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+TARGET_SIZE = 10000
 TARGETS = {
     "plan_requests": ("<=", 125),
     "naive_requests": (">=", 12000),
@@ -53,8 +54,11 @@ def summarise(
 
 
 def targets(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each target: the figure, the bound and whether it is met (only for measured figures)."""
-    out = {}
+    """Each target: the figure, the bound and whether it is met (only for measured figures;
+    none unless the summary is at 10,000 accounts, the size the targets are set for)."""
+    out: dict[str, dict[str, Any]] = {}
+    if summary.get("size_accounts") != TARGET_SIZE:
+        return out
     for key, (op, bound) in TARGETS.items():
         if key not in summary:
             continue
@@ -104,6 +108,8 @@ def table(results: Mapping[str, Any]) -> str:
                 f"{entry['seconds']:.0f} s, {entry['tool']}, {s['accounts']:,} accounts)"
             )
     lines.append("")
+    if not results["targets"]:
+        lines.append(f"targets: not judged (they are set for {TARGET_SIZE:,} accounts)")
     for key, t in results["targets"].items():
         lines.append(
             f"{'MET ' if t['met'] else 'MISS'}  {key} = {t['value']} (target {t['target']})"

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="certgov-bench-") as tmp:
         workdir = Path(tmp)
         for n in sizes:
-            print(f"... {n:,} accounts and {n // 5:,} policies", file=sys.stderr, flush=True)
+            print(f"... {n:,} accounts", file=sys.stderr, flush=True)
             results["sizes"].append(
                 bench_size(
                     n,

@@ -89,14 +89,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
     raise RuntimeError("the reference server did not answer /healthz in time")
 
 
-@contextmanager
-def start_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
-    """`python -m certgov server` on a free port with the rate limit off; stopped afterwards.
-
-    The database must exist and be bootstrapped already (see `bootstrap`)."""
-    port = free_port()
-    log = (workdir / f"server-{port}.log").open("wb")
-    argv = [
+def server_argv(database_url: str, port: int) -> list[str]:
+    """`certgov server` as a process, the rate limit off (the load figures would be its)."""
+    return [
         sys.executable,
         "-m",
         "certgov",
@@ -110,6 +105,16 @@ def start_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
         "--log-level",
         "warning",
     ]
+
+
+@contextmanager
+def start_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
+    """`python -m certgov server` on a free port with the rate limit off; stopped afterwards.
+
+    The database must exist and be bootstrapped already (see `bootstrap`)."""
+    port = free_port()
+    log = (workdir / f"server-{port}.log").open("wb")
+    argv = server_argv(database_url, port)
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
