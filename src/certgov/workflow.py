@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from certgov.backtest import backtest
 from certgov.errors import (
     DeclarationError,
     ExtensionMissingError,
@@ -183,6 +184,7 @@ def make_plan(
     allow_mass_change: bool = False,
     targets: tuple[str, ...] = (),
     now: datetime | None = None,
+    backtest_days: int = 14,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
     desired, live, warnings = read_live(client, decls.state)
@@ -203,6 +205,8 @@ def make_plan(
     for change in document["changes"]:
         if change["address"] in tests:
             change["tests"] = summarise(tests[change["address"]])
+    if backtest_days > 0:
+        backtest(client, document["changes"], when, backtest_days)
     refingerprint(document)
     all_results = tuple(r for rs in tests.values() for r in rs)
     return PlanRun(the_plan, document, all_results)

@@ -79,6 +79,13 @@ def _table(outcomes: list[Any]) -> list[str]:
     "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
 )
 @click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
+@click.option(
+    "--backtest-days",
+    type=click.IntRange(0, 365),
+    default=14,
+    show_default=True,
+    help="Replay this many days of certificate requests against changed policies (0: off).",
+)
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @api_options
 def apply_command(
@@ -90,6 +97,7 @@ def apply_command(
     fmt: str,
     targets: tuple[str, ...],
     allow_mass_change: bool,
+    backtest_days: int,
     no_color: bool,
     url: str | None,
     credentials: str | None,
@@ -132,6 +140,7 @@ def apply_command(
                 source_path=target_path,
                 allow_mass_change=allow_mass_change,
                 targets=targets,
+                backtest_days=backtest_days,
             )
             document = run.document
             if fmt == "text":

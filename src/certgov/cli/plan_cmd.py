@@ -58,6 +58,13 @@ def failure_lines(results: list[PolicyTestResult]) -> list[str]:
     "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
 )
 @click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
+@click.option(
+    "--backtest-days",
+    type=click.IntRange(0, 365),
+    default=14,
+    show_default=True,
+    help="Replay this many days of certificate requests against changed policies (0: off).",
+)
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @api_options
 def plan_command(
@@ -68,6 +75,7 @@ def plan_command(
     detailed_exitcode: bool,
     targets: tuple[str, ...],
     allow_mass_change: bool,
+    backtest_days: int,
     no_color: bool,
     url: str | None,
     credentials: str | None,
@@ -91,6 +99,7 @@ def plan_command(
             source_path=path,
             allow_mass_change=allow_mass_change,
             targets=targets,
+            backtest_days=backtest_days,
         )
     if out_file:
         write_private(out_file, dumps(run.document))

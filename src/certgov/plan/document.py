@@ -17,7 +17,7 @@ the same things, which is what `apply --expect-fingerprint` compares.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,11 @@ _UNFINGERPRINTED = ("fingerprint", "created_at")
 
 class PlanFileError(CertgovError):
     """A plan file that cannot be used: unreadable, malformed or edited by hand."""
+
+
+def changes_fingerprint(changes: Sequence[Mapping[str, Any]]) -> str:
+    """The changes alone, without back-test figures (recent traffic is not part of a change)."""
+    return digest([{k: v for k, v in c.items() if k != "backtest"} for c in changes])
 
 
 def fingerprint(document: Mapping[str, Any]) -> str:
@@ -64,7 +69,7 @@ def build_document(
 
 def refingerprint(document: dict[str, Any]) -> dict[str, Any]:
     """Recompute the fingerprints after a step that adds to the changes (e.g. test results)."""
-    document["changes_fingerprint"] = digest(document["changes"])
+    document["changes_fingerprint"] = changes_fingerprint(document["changes"])
     document["fingerprint"] = fingerprint(document)
     return document
 
@@ -98,7 +103,7 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
         raise PlanFileError("malformed plan file: " + "; ".join(problems), position=where)
     if document.get("fingerprint") != fingerprint(document) or document.get(
         "changes_fingerprint"
-    ) != digest(document.get("changes")):
+    ) != changes_fingerprint(document.get("changes") or []):
         raise PlanFileError(
             "the plan file's fingerprint does not match its content: it was edited after "
             "`certgov plan` wrote it; make a new plan",

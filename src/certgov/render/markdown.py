@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from certgov.render.text import summary_line
+from certgov.render.text import backtest_line, summary_line
 
 COMMENT_LIMIT = 65_536
 DESTRUCTIVE = ("delete", "disable")
@@ -87,22 +87,10 @@ def _details(change: Mapping[str, Any]) -> str:
             lines.append(f"- {mark} {result['name']}: {result['result']}{extra}")
     backtest = change.get("backtest")
     if backtest:
-        lines += ["", _backtest_line(backtest)]
+        line = backtest_line(backtest)
+        lines += ["", line[0].upper() + line[1:]]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
-
-
-def _backtest_line(backtest: Mapping[str, Any]) -> str:
-    if backtest.get("skipped"):
-        return f"Back-test skipped: {backtest['skipped']}"
-    line = (
-        f"Back-test over {backtest['requests']} recent requests: "
-        f"{backtest['newly_warn']} would newly warn, {backtest['newly_block']} would newly block"
-    )
-    examples = backtest.get("examples") or []
-    if examples:
-        line += " (e.g. " + ", ".join(f"`{e}`" for e in examples) + ")"
-    return line
 
 
 def _closing(document: Mapping[str, Any]) -> str:

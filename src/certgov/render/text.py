@@ -78,7 +78,25 @@ def _change(w: _Writer, change: Mapping[str, Any]) -> None:
         )
     if change.get("steps"):
         w.line(f"      steps: {' → '.join(change['steps'])}")
+    tests = change.get("tests")
+    if tests:
+        w.line(f"      policy tests: {tests['passed']} passed, {tests['failed']} failed")
+    if change.get("backtest"):
+        w.line(f"      {backtest_line(change['backtest'])}")
     w.line()
+
+
+def backtest_line(backtest: Mapping[str, Any]) -> str:
+    if backtest.get("skipped"):
+        return f"back-test skipped: {backtest['skipped']}"
+    line = (
+        f"back-test over {backtest['requests']} matching requests of the last "
+        f"{backtest['days']} days: {backtest['newly_warn']} would newly warn, "
+        f"{backtest['newly_block']} would newly block"
+    )
+    if backtest.get("examples"):
+        line += f" (e.g. {', '.join(backtest['examples'])})"
+    return line
 
 
 def summary_line(summary: Mapping[str, int]) -> str:
