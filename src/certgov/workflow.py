@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from certgov.backtest import backtest
@@ -87,8 +87,14 @@ def open_stores(decls: Declarations) -> Iterator[dict[str, SecretStore]]:
             store.close()
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def server_now(client: ClmClient) -> datetime:
+    """The server's clock, read off the session it issued (expires_at less expires_in).
+
+    Rollout clocks and audit windows are compared with the audit log's timestamps, which the
+    server writes; reading time from the same clock keeps a skewed client from promoting early.
+    """
+    info = client.session or client.verify()
+    return (info.expires_at - timedelta(seconds=info.expires_in)).astimezone(UTC)
 
 
 def read_live(client: ClmClient, desired: State) -> tuple[State, State, tuple[str, ...]]:
@@ -188,7 +194,7 @@ def make_plan(
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
     desired, live, warnings = read_live(client, decls.state)
-    when = now or now_utc()
+    when = now or server_now(client)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
     facts = Facts(now=when, store_records=store_facts(desired, stores), rollout=rollout)
     options = plan_options(decls.config, allow_mass_change=allow_mass_change, targets=targets)

@@ -61,15 +61,15 @@ def drift_command(
     from certgov.drift import DriftReport, hygiene_findings, out_of_band_changes, pending_changes
     from certgov.gitops.markers import drift_marker
     from certgov.render.drift import render_markdown, render_text
-    from certgov.workflow import now_utc, read_live, rollout_facts
+    from certgov.workflow import read_live, rollout_facts, server_now
 
     span = _window(window)
     head = load(path, ref="HEAD")
     applied = load(path, ref=applied_ref)
     report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
-    now = now_utc()
     with open_client(url, credentials, applied.config.server, parallelism) as client:
         desired, live, _ = read_live(client, applied.state)
+        now = server_now(client)
         report.out_of_band = out_of_band_changes(client, applied, live, now)
         rollout, _ = rollout_facts(client, desired, live)
         report.hygiene = hygiene_findings(client, desired, live, now, span, rollout)

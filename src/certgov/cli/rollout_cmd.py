@@ -59,15 +59,14 @@ def status(path: str, fmt: str, url: str | None, credentials: str | None, parall
     """One row per rollout rule: state, days soft, requests, warnings and what is left."""
     from certgov.declarations import load
     from certgov.plan import Facts, PlanOptions, plan
-    from certgov.workflow import now_utc, read_live, rollout_facts
+    from certgov.workflow import read_live, rollout_facts, server_now
 
     decls = load(path)
     with open_client(url, credentials, decls.config.server, parallelism) as client:
         desired, live, _ = read_live(client, decls.state)
         facts, warnings = rollout_facts(client, desired, live)
-    result = plan(
-        desired, live, Facts(now=now_utc(), rollout=facts), PlanOptions(allow_mass_change=True)
-    )
+        now = server_now(client)
+    result = plan(desired, live, Facts(now=now, rollout=facts), PlanOptions(allow_mass_change=True))
     decisions = [d.to_json() for d in result.rollouts]
     if fmt == "json":
         click.echo(json.dumps({"rollout": decisions, "warnings": list(warnings)}, indent=2))
