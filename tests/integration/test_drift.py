@@ -1,0 +1,101 @@
+"""`certgov drift` end to end: a git repo, an apply, a change by hand on the platform by another
+account, a change in git, and each exit code with its attribution."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+
+from tests.integration.conftest import LiveServer, copy_example
+
+
+def drift(live: LiveServer, repo: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    result = live.cli("drift", str(repo), "--applied-ref", "applied", "--format", "json", *extra)
+    assert result.exit_code in (0, 2, 4, 6, 8, 10, 12, 14), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> None:
+    repo = copy_example("quickstart", tmp_path)
+    vcs = git.Repo.init(repo)
+    with vcs.config_writer() as config:
+        config.set_value("user", "name", "t").set_value("user", "email", "t@example.com")
+    vcs.index.add(
+        [str(p.relative_to(repo)) for p in repo.rglob("*.yaml")]
+        + ["policies/tests/csr/api-prod.pem"]
+    )
+    vcs.index.commit("declarations")
+    vcs.create_tag("applied")
+    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+
+    code, report = drift(live, repo)
+    assert (code, report["pending"], report["out_of_band"]) == (0, [], [])
+
+    ops = live.new_credentials("bootstrap-ops", ["write"])
+    with live.client(ops) as client:
+        dev = client.find_policy("Development Policy")
+        assert dev is not None
+        body = {k: dev.data[k] for k in ("name", "description", "matching_criteria", "rules")}
+        client.replace_policy(
+            dev.data["id"], {**body, "description": "changed by hand", "is_enabled": True}
+        )
+    code, report = drift(live, repo)
+    assert code == 4
+    (item,) = report["out_of_band"]  # type: ignore[misc]
+    assert (item["address"], item["action"]) == ("Policy/Development Policy", "update")
+    assert item["diff"] == [
+        {
+            "path": "description",
+            "before": "changed by hand",
+            "after": "Short-lived certificates for development, only under dev.example.com",
+        }
+    ]
+    assert (item["last_event"]["type"], item["last_event"]["actor"]) == (
+        "policy.updated",
+        "bootstrap-ops",
+    )
+
+    prod = repo / "policies" / "production-baseline.yaml"
+    prod.write_text(prod.read_text().replace('minimum_bits: "3072"', 'minimum_bits: "4096"'))
+    vcs.index.add(["policies/production-baseline.yaml"])
+    vcs.index.commit("stronger keys")
+    code, report = drift(live, repo)
+    assert code == 6
+    assert [(p["address"], p["change"]) for p in report["pending"]] == [  # type: ignore[union-attr]
+        ("Policy/Production Security Baseline", "changed")
+    ]
+
+    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    vcs.create_tag("applied", force=True)
+    code, report = drift(live, repo)
+    assert (code, report["pending"], report["out_of_band"]) == (0, [], [])
+
+
+def test_drift_reports_authentication_failures_as_hygiene(live: LiveServer, tmp_path: Path) -> None:
+    repo = copy_example("quickstart", tmp_path)
+    vcs = git.Repo.init(repo)
+    with vcs.config_writer() as config:
+        config.set_value("user", "name", "t").set_value("user", "email", "t@example.com")
+    vcs.index.add(
+        [str(p.relative_to(repo)) for p in repo.rglob("*.yaml")]
+        + ["policies/tests/csr/api-prod.pem"]
+    )
+    vcs.index.commit("declarations")
+    vcs.create_tag("applied")
+    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    record = json.loads((repo / ".certgov-secrets" / "ci-policy-validation.json").read_text())
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({**record, "client_secret": "x" * 64}))
+    assert live.cli("plan", str(repo), creds=wrong).exit_code == 3
+    code, report = drift(live, repo, "--fail-on", "warning")
+    assert code == 8
+    assert report["hygiene"] == [
+        {
+            "level": "warning",
+            "check": "auth-failures",
+            "subject": "ci-policy-validation",
+            "message": "1 failed login (INVALID_CREDENTIALS) from 127.0.0.1",
+        }
+    ]
