@@ -269,7 +269,9 @@ def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, 
                 "--parallelism",
                 str(parallelism),
             ]
+            cpu_before = server.cpu_seconds()
             run = run_process(python_module("certgov", *args, *_api_args(server)))
+            server_cpu = server.cpu_seconds() - cpu_before
             _certgov_plan(repo, server, (0,))  # everything was created: the next plan is empty
     return {
         "parallelism": parallelism,
@@ -277,5 +279,6 @@ def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, 
         "accounts": len(dataset.accounts),
         "policies": len(dataset.policies),
         "seconds": run.seconds,
+        "server_cpu_seconds": round(server_cpu, 2),
         "peak_rss_mb": run.peak_rss_mb,
     }

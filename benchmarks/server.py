@@ -57,6 +57,11 @@ class RunningServer:
     admin_file: Path
     pid: int
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def bootstrap(database_url: str, admin_file: Path) -> dict[str, str]:
     """Create the schema and the admin account through the store; write its credentials file."""
