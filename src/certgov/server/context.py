@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import Request
 
+from certgov.server.ca import LocalCA
 from certgov.server.netaddr import IPAddress, client_address
 from certgov.server.ratelimit import RateLimiter
 from certgov.server.settings import Settings
@@ -29,6 +30,7 @@ class Server:
     settings: Settings
     store: Store
     limiter: RateLimiter
+    ca: LocalCA
 
     def now(self) -> datetime:
         return self.settings.now()

@@ -37,11 +37,19 @@ class FieldProblem(BaseModel):
     message: str
 
 
+class Violation(BaseModel):
+    policy: str
+    rule: str
+    fail: Literal["hard", "soft"]
+    message: str
+
+
 class ErrorBody(BaseModel):
     code: str = Field(examples=["VALIDATION_ERROR"])
     message: str
-    details: list[FieldProblem] | dict[str, Any] = Field(
-        description="Field problems; for 412 PRECONDITION_FAILED the current object"
+    details: list[FieldProblem] | list[Violation] | dict[str, Any] = Field(
+        description="Field problems; the violations for POLICY_VIOLATION; for 412 "
+        "PRECONDITION_FAILED the current object"
     )
 
 
@@ -186,3 +194,133 @@ class AuditEvent(BaseModel):
 class AuditList(Ok):
     data: list[AuditEvent]
     meta: Meta
+
+
+# -- policies --------------------------------------------------------------------------------
+# Policy bodies are validated by certgov.rules.validation (every problem at once, with JSON
+# paths); these models document them.
+
+RuleAction = Literal[
+    "enforce_values",
+    "enforce_key_usage",
+    "disable_wildcard",
+    "block_subdomains",
+    "block_other_domains",
+    "enforce_domain_suffix",
+    "enforce_minimum_key_size",
+    "enforce_algorithm",
+    "enforce_digest",
+    "enforce_max_validity",
+    "enforce_min_validity",
+    "block_ip_in_san",
+    "enforce_max_san_count",
+    "require_san",
+    "block_email_in_san",
+    "enforce_certificate_purpose",
+    "block_ca_flag",
+]
+
+
+class MatchingCriteria(BaseModel):
+    action: Literal["certificate.generate", "certificate.renew"]
+    domains: list[str] = Field(min_length=1)
+
+
+class PolicyRule(BaseModel):
+    action: RuleAction
+    fail: Literal["hard", "soft"] = "hard"
+    values: dict[str, str | int | list[str]] | None = Field(
+        default=None, description="numbers may be sent as integers; they are answered as strings"
+    )
+
+
+class PolicyIn(Strict):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    is_enabled: bool = False
+    matching_criteria: MatchingCriteria
+    rules: list[PolicyRule]
+
+
+class Policy(BaseModel):
+    id: int
+    name: str
+    description: str
+    is_enabled: bool
+    matching_criteria: MatchingCriteria
+    rules: list[PolicyRule]
+    created_at: str
+    updated_at: str
+
+
+class PolicyItem(Policy):
+    etag: str
+
+
+class PolicyOut(Ok):
+    data: Policy
+
+
+class PolicyList(Ok):
+    data: list[PolicyItem]
+    meta: Meta
+
+
+class Sans(BaseModel):
+    dns: list[str] = []
+    ip: list[str] = []
+    email: list[str] = []
+    uri: list[str] = []
+
+
+class Key(BaseModel):
+    algorithm: Literal["rsa", "ecdsa"]
+    size: int
+
+
+class CertificateRequest(BaseModel):
+    """Either the fields, or `csr` with `action`, `validity_days` and `purpose`."""
+
+    action: Literal["certificate.generate", "certificate.renew"]
+    validity_days: int
+    common_name: str | None = None
+    sans: Sans | None = None
+    key: Key | None = None
+    digest: Literal["sha256", "sha384", "sha512"] | None = None
+    subject: dict[str, str] | None = None
+    key_usage: list[str] | None = None
+    extended_key_usage: list[str] | None = None
+    purpose: Literal["server", "client", "code_signing", "email"] | None = None
+    is_ca: bool = False
+    csr: str | None = Field(default=None, description="a PEM certificate signing request")
+
+
+class ValidateIn(Strict):
+    request: CertificateRequest
+    policy_id: int | None = Field(default=None, description="evaluate this policy, even disabled")
+    policy: PolicyIn | None = Field(default=None, description="evaluate a policy not yet created")
+
+
+class MatchedPolicy(BaseModel):
+    id: int | None
+    name: str
+
+
+class EvaluationData(BaseModel):
+    result: Literal["pass", "warn", "block"]
+    allowed: bool
+    matched_policies: list[MatchedPolicy]
+    violations: list[Violation]
+    applied_values: dict[str, str]
+
+
+class ValidateOut(Ok):
+    data: EvaluationData
+
+
+class IssuedData(EvaluationData):
+    certificate: str | None = Field(description="PEM, signed by the local CA, when a CSR was sent")
+
+
+class CertificateOut(Ok):
+    data: IssuedData
