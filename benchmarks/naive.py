@@ -12,6 +12,7 @@ import argparse
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from certgov.client import ClmClient, Credentials
@@ -53,7 +54,7 @@ def naive_plan(path: str, url: str, credentials: str, parallelism: int) -> dict[
     from certgov.plan import Facts, plan
     from certgov.plan.document import build_document
     from certgov.render import text
-    from certgov.workflow import now_utc, open_stores, plan_options, store_facts
+    from certgov.workflow import open_stores, plan_options, store_facts
 
     decls = load(path)
     with (
@@ -61,7 +62,7 @@ def naive_plan(path: str, url: str, credentials: str, parallelism: int) -> dict[
         ClmClient(url, Credentials.from_file(credentials), parallelism=parallelism) as client,
     ):
         live = read_live_naive(client, parallelism)
-        when = now_utc()
+        when = datetime.now(UTC).replace(microsecond=0)
         facts = Facts(now=when, store_records=store_facts(decls.state, stores))
         the_plan = plan(decls.state, live, facts, plan_options(decls.config))
         document = build_document(

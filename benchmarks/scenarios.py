@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, 
     from certgov.client.live import read_live_state
     from certgov.declarations import load
     from certgov.plan import Facts, plan
-    from certgov.workflow import now_utc, open_stores, plan_options, store_facts
+    from certgov.workflow import open_stores, plan_options, store_facts
 
     load_t = time_calls(lambda: load(repo), 1)
     decls = load(repo)
@@ -73,7 +74,7 @@ def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, 
         live = holder["live"]
     with open_stores(decls) as stores:
         facts_t = time_calls(lambda: holder.update(rec=store_facts(decls.state, stores)), 1)
-    facts = Facts(now=now_utc(), store_records=holder["rec"])
+    facts = Facts(now=datetime.now(UTC).replace(microsecond=0), store_records=holder["rec"])
     options = plan_options(decls.config)
     result = plan(decls.state, live, facts, options)
     if result.has_changes:

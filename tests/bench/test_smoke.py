@@ -1,0 +1,57 @@
+"""The benchmark at a smoke size, so that it keeps working; figures are not judged here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import main
+
+ACCOUNTS = 40
+POLICIES = ACCOUNTS // 5
+SUMMARY_KEYS = {
+    "size_accounts",
+    "size_objects",
+    "plan_requests",
+    "naive_requests",
+    "plan_seconds",
+    "naive_seconds",
+    "plan_speedup_vs_naive",
+    "planner_seconds_12k",
+    "peak_rss_mb",
+    "plan_1pct_changed_seconds",
+    "plan_1pct_changed_requests",
+    "apply_seconds_p1",
+    "apply_seconds_p8",
+    "apply_speedup_parallel",
+    "login_rps",
+    "verify_rps",
+    "validate_rps",
+}
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_results_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--quick", "--sizes", str(ACCOUNTS), "--results-dir", str(tmp_path)]) == 0
+
+    [results_file] = tmp_path.glob("*-quick.json")
+    [plot_file] = tmp_path.glob("*-quick.png")
+    results = json.loads(results_file.read_text())
+    summary = results["summary"]
+    assert set(summary) == SUMMARY_KEYS
+    # An unchanged plan: login, one page of each kind, revoke; the baseline adds a GET per object
+    # on the server, the admin account it logs in with included.
+    objects = ACCOUNTS + 1 + POLICIES
+    assert (summary["plan_requests"], summary["naive_requests"]) == (4, 4 + objects)
+    assert [(s["accounts"], s["policies"]) for s in results["sizes"]] == [(ACCOUNTS, POLICIES)]
+    assert [a["parallelism"] for a in results["apply"]] == [1, 8]
+    assert results["targets"] == {}
+    assert plot_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"results: {results_file}",
+        f"plot:    {plot_file}",
+    ]
