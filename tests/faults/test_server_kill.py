@@ -38,8 +38,9 @@ KILL_AT_WRITE = 20
 class ServerProcess:
     """`certgov server` on a fixed port; `kill()` then `start()` again on the same database."""
 
-    def __init__(self, database: str, workdir: Path) -> None:
+    def __init__(self, database: str, workdir: Path, log_level: str = "warning") -> None:
         self.database = database
+        self.log_level = log_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
@@ -48,7 +49,7 @@ class ServerProcess:
 
     def start(self) -> None:
         args = [sys.executable, "-m", "certgov", "server", "--port", str(self.port)]
-        args += ["--database", self.database, "--rate-limit", "0", "--log-level", "warning"]
+        args += ["--database", self.database, "--rate-limit", "0", "--log-level", self.log_level]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self.starts += 1
@@ -77,12 +78,14 @@ class ServerProcess:
 
 
 @contextmanager
-def server_process(database: str, workdir: Path) -> Iterator[tuple[ServerProcess, Path]]:
+def server_process(
+    database: str, workdir: Path, log_level: str = "warning"
+) -> Iterator[tuple[ServerProcess, Path]]:
     admin = workdir / "admin.json"
     args = ["server", "bootstrap-admin", "--database", database]
     made = CliRunner().invoke(cli, [*args, "--name", "bootstrap-admin", "--out", str(admin)])
     assert made.exit_code == 0, made.output
-    server = ServerProcess(database, workdir)
+    server = ServerProcess(database, workdir, log_level)
     server.start()
     try:
         yield server, admin
