@@ -46,11 +46,11 @@ def assert_converged(live: LiveServer, repo: Path) -> None:
     again = live.cli("apply", str(repo), "--auto-approve")
     assert again.exit_code == 0, again.output
     final = live.cli("plan", str(repo), "--detailed-exitcode")
-    assert final.exit_code == 0, final.output
+    assert final.exit_code == 0, again.output + "\n=====\n" + final.output
     with live.client() as client:
         names = [a["name"] for a in client.list_service_accounts()]
         policies = [p["name"] for p in client.list_policies()]
-    assert sorted(names) == ["bootstrap-admin"] + [f"acct-{i:03}" for i in range(ACCOUNTS)]
+    assert sorted(names) == [f"acct-{i:03}" for i in range(ACCOUNTS)] + ["bootstrap-admin"]
     assert sorted(policies) == [f"pol{i:03}" for i in range(POLICIES)]
     assert sorted(store_records(repo)) == [f"acct-{i:03}" for i in range(ACCOUNTS)]
     assert login_failures(live.url, repo) == []

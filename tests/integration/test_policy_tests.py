@@ -18,10 +18,10 @@ FAIL Policy/Web: a small key is refused (policies/web.yaml:14)
      expected block, got warn
      soft enforce_minimum_key_size: RSA key 2048 bits is below the minimum of 3072
 PASS Policy/Web: a compliant request passes
-FAIL Policy/Web: a request without SANs is refused for the key too (policies/web.yaml:25)
+FAIL Policy/Web: a request without SANs is refused for the key too (policies/web.yaml:26)
      expected violations [require_san], got [enforce_minimum_key_size, require_san]
      soft enforce_minimum_key_size: RSA key 2048 bits is below the minimum of 3072
-     hard require_san: the request has no SAN
+     hard require_san: the request has no SAN; at least one is required
 1 passed, 2 failed
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,14 +23,15 @@ from certgov.errors import CertgovError, ConflictError, SecretStoreError
 from certgov.plan.model import ACTION_ORDER, digest
 from certgov.plan.planner import field_diff
 from certgov.policytest import cases_for, inline_body, run_cases, softened_rules
-from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, api_body, policy_spec
-from certgov.state import service_account_spec as account_spec
+from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, api_body
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
     from certgov.client import ClmClient
 
 APPLIED, FAILED, NOT_ATTEMPTED = "applied", "failed", "not attempted"
+# How long to wait for another run to store the secret of an account it created.
+ADOPT_WAIT = 5.0
 PAST_TENSE = {
     "rename": "renamed",
     "create": "created",
@@ -112,14 +114,20 @@ def _live_index(live: State) -> dict[tuple[str, Any], Resource]:
     return {(r.kind, r.meta.get("id")): r for r in live}
 
 
-def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource | None]:
+def _same_content(spec: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    # A run creates a policy disabled and enables it once proven, so `enabled` may lag.
+    return {**spec, "enabled": None} == {**after, "enabled": None}
+
+
+def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource]:
     """The live object behind each change, refusing the plan when one changed since planning.
 
-    Creates whose object now exists with exactly the desired content count as already done
-    (value None); changes to objects the plan does not touch do not matter.
+    A create whose object now exists with the declared content (an interrupted or concurrent
+    run made it) maps to that object, for the executor to adopt; changes to objects the plan
+    does not touch do not matter.
     """
     by_id = _live_index(live)
-    current: dict[str, Resource | None] = {}
+    current: dict[str, Resource] = {}
     stale: list[str] = []
     for change in document["changes"]:
         address, kind = change["address"], change["kind"]
@@ -128,8 +136,8 @@ def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource 
             existing = live.get(kind, change["name"])
             if existing is None:
                 continue
-            if dict(existing.spec) == change["after"]:
-                current[address] = None
+            if _same_content(existing.spec, change["after"]):
+                current[address] = existing
                 continue
             stale.append(f"{address}: created by someone else since the plan")
             continue
@@ -170,12 +178,13 @@ class Executor:
         stores: Mapping[str, SecretStore],
         *,
         document: Mapping[str, Any],
-        current: Mapping[str, Resource | None],
+        current: Mapping[str, Resource],
         desired: State,
         root: Path,
         server_url: str,
         parallelism: int = 8,
         emit: Callable[[Outcome], None] = lambda outcome: None,
+        adopt_wait: float = ADOPT_WAIT,
     ) -> None:
         self.client = client
         self.stores = stores
@@ -187,12 +196,11 @@ class Executor:
         self.parallelism = max(1, parallelism)
         self.emit = emit
         self.etags: dict[str, str | None] = {
-            address: (obj.meta.get("etag") if obj else None) for address, obj in current.items()
+            address: obj.meta.get("etag") for address, obj in current.items()
         }
         self.run_id = secrets.token_hex(16)
-        self.ids: dict[str, Any] = {
-            address: obj.meta.get("id") for address, obj in current.items() if obj
-        }
+        self.adopt_wait = adopt_wait
+        self.ids: dict[str, Any] = {address: obj.meta.get("id") for address, obj in current.items()}
 
     def run(self) -> ApplyResult:
         changes = list(self.document["changes"])
@@ -241,7 +249,7 @@ class Executor:
     def _dispatch(self, change: Mapping[str, Any]) -> str:
         action, address = change["action"], change["address"]
         if action == "create" and address in self.current:
-            return "conflict met: already exists with the declared content (made by another run)"
+            return self._adopt(change, self.current[address])
         handler: Callable[[Mapping[str, Any]], str] = getattr(self, f"_{action}")
         return handler(change)
 
@@ -287,18 +295,18 @@ class Executor:
         return self._create_account(change, after, key)
 
     def _conflict(self, change: Mapping[str, Any], exc: ConflictError) -> str:
-        kind, name = change["kind"], change["name"]
+        """A 409 on create: adopt the object when another run made it with the declared content."""
+        from certgov.client.live import live_resource
+
+        kind, name, address = change["kind"], change["name"], change["address"]
         find = self.client.find_policy if kind == POLICY else self.client.find_service_account
-        existing = find(name)
-        spec_of = policy_spec if kind == POLICY else account_spec
-        # Another run creates a policy disabled and enables it once proven: compare the rest.
-        if existing is not None and {**spec_of(existing.data), "enabled": None} == {
-            **change["after"],
-            "enabled": None,
-        }:
-            note = "; that run stores its secret" if kind == SERVICE_ACCOUNT else ""
-            return f"conflict met: already created with the declared content by another run{note}"
-        raise CertgovError(f"{change['address']}: {exc.message}") from None
+        found = find(name)
+        existing = live_resource(kind, found.data) if found is not None else None
+        if existing is None or not _same_content(existing.spec, change["after"]):
+            raise CertgovError(f"{address}: {exc.message}") from None
+        self.ids[address] = existing.meta.get("id")
+        self.etags[address] = existing.meta.get("etag")
+        return self._adopt(change, existing)
 
     def _cases(self, name: str, after: Mapping[str, Any]) -> tuple[list[Any], frozenset[str]]:
         resource = self.desired.get(POLICY, name)
@@ -360,6 +368,53 @@ class Executor:
             self.client.disable_service_account(obj["uuid"], if_match=etag)
             return f"created disabled{note}{stored}"
         return f"created{note}{stored}"
+
+    def _adopt(self, change: Mapping[str, Any], existing: Resource) -> str:
+        """A create whose object an interrupted or concurrent run made: finish what it left.
+
+        A policy left disabled is proven and enabled; an account whose secret is not in the
+        store gets a new one (If-Match: the object as read now), stored.
+        """
+        after, address = change["after"], change["address"]
+        done = "conflict met: it already existed with the declared content"
+        if change["kind"] == POLICY:
+            if after["enabled"] and not existing.spec["enabled"]:
+                proof = self._prove(change, policy_id=self._id(change))
+                self._remember(
+                    address,
+                    self.client.enable_policy(self._id(change), if_match=self.etags.get(address)),
+                )
+                return f"{done}, disabled; {proof}, enabled"
+            return done
+        target = change.get("secret")
+        if target and not self._await_record(target, existing):
+            # No run is storing this account's secret: whoever made it died first.
+            result = self.client.regenerate_secret(
+                self._id(change), if_match=self.etags.get(address)
+            )
+            self._remember(address, result)
+            stored = self._store_secret(change, result.data, result.credentials)
+            done += f", without its secret in the store: secret regenerated{stored}"
+        if existing.spec["enabled"] != after["enabled"]:
+            self._toggle(change, after["enabled"])
+        return done
+
+    def _await_record(self, target: Mapping[str, Any], existing: Resource) -> bool:
+        """Whether the store holds (or, within adopt_wait, comes to hold) the account's record.
+
+        The run that created the account stores its secret moments later; only when none
+        appears is it safe to regenerate (a regeneration racing a live run's store write would
+        leave the store with a dead secret).
+        """
+        wanted = (existing.meta.get("client_id"), existing.meta.get("secret_created_at"))
+        deadline = time.monotonic() + self.adopt_wait
+        while True:
+            meta = self.stores[target["store"]].read_meta(target["path"])
+            if meta is not None and (meta.client_id, meta.secret_created_at) == wanted:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
 
     def _update(self, change: Mapping[str, Any]) -> str:
         kind, after = change["kind"], change["after"]
@@ -432,6 +487,10 @@ class Executor:
         return "enabled" if enable else "disabled"
 
     def _enable(self, change: Mapping[str, Any]) -> str:
+        if change["kind"] == POLICY:
+            # A policy is proven against its stored self before it may block anything.
+            proof = self._prove(change, policy_id=self._id(change))
+            return f"{proof}; {self._toggle(change, True)}"
         return self._toggle(change, True)
 
     def _disable(self, change: Mapping[str, Any]) -> str:
