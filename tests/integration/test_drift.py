@@ -28,7 +28,8 @@ def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> N
     )
     vcs.index.commit("declarations")
     vcs.create_tag("applied")
-    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    applied = live.cli("apply", str(repo), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
 
     code, report = drift(live, repo)
     assert (code, report["pending"], report["out_of_band"]) == (0, [], [])
@@ -58,7 +59,7 @@ def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> N
     )
 
     prod = repo / "policies" / "production-baseline.yaml"
-    prod.write_text(prod.read_text().replace('minimum_bits: "3072"', 'minimum_bits: "4096"'))
+    prod.write_text(prod.read_text().replace("description: Comprehensive", "description: Strict"))
     vcs.index.add(["policies/production-baseline.yaml"])
     vcs.index.commit("stronger keys")
     code, report = drift(live, repo)
@@ -67,7 +68,8 @@ def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> N
         ("Policy/Production Security Baseline", "changed")
     ]
 
-    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    applied = live.cli("apply", str(repo), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
     vcs.create_tag("applied", force=True)
     code, report = drift(live, repo)
     assert (code, report["pending"], report["out_of_band"]) == (0, [], [])
@@ -84,7 +86,8 @@ def test_drift_reports_authentication_failures_as_hygiene(live: LiveServer, tmp_
     )
     vcs.index.commit("declarations")
     vcs.create_tag("applied")
-    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    applied = live.cli("apply", str(repo), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
     record = json.loads((repo / ".certgov-secrets" / "ci-policy-validation.json").read_text())
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({**record, "client_secret": "x" * 64}))

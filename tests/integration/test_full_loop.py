@@ -96,7 +96,7 @@ def test_expect_fingerprint_refuses_other_changes(live: LiveServer, tmp_path: Pa
     lines = refused.stderr.splitlines()
     assert lines[0].startswith("error: the plan's changes (sha256:")
     assert lines[1:] == [
-        "  ~ create Policy/Development Policy: differs in after.rules[2].values.max_days, source"
+        "  ~ create Policy/Development Policy: differs in after.rules[2].values.max_days, tests.results[1].violations[0].message"
     ]
     fingerprint = json.loads(reviewed.read_text())["changes_fingerprint"]
     (repo / "policies" / "development.yaml").write_text(

@@ -11,9 +11,10 @@ import click
 
 from certgov.cli.api_options import api_options, open_client
 from certgov.cli.output import stdout, use_color
-from certgov.cli.plan_cmd import PolicyTestsFailedError, failure_lines, parse_targets
+from certgov.cli.plan_cmd import parse_targets
 from certgov.errors import CertgovError, UsageError
 from certgov.plan.document import dumps, load_plan_file
+from certgov.policytest import PolicyTestsFailedError, report_lines
 from certgov.render import text
 
 SESSION_MARGIN = timedelta(minutes=10)
@@ -146,9 +147,9 @@ def apply_command(
             if fmt == "text":
                 text.render(document, out, color=use_color(out, no_color))
             if run.failed_tests:
-                for line in failure_lines(run.failed_tests):
+                for line in report_lines(run.failed_tests, include_passed=False):
                     click.echo(line, err=True)
-                raise PolicyTestsFailedError(f"{len(run.failed_tests)} policy test(s) failed")
+                raise PolicyTestsFailedError(len(run.failed_tests))
         check_expected(document, expect_fingerprint, expect_plan)
         if not document["changes"]:
             if fmt == "json":

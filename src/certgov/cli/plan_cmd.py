@@ -6,15 +6,11 @@ import click
 
 from certgov.cli.api_options import api_options, open_client
 from certgov.cli.output import stdout, use_color, write_private
-from certgov.errors import EXIT_CHANGES, CertgovError, UsageError
+from certgov.errors import EXIT_CHANGES, UsageError
 from certgov.plan.document import dumps
-from certgov.policytest import PolicyTestResult
+from certgov.policytest import PolicyTestsFailedError, report_lines
 from certgov.render import jsonplan, markdown, text
 from certgov.state import KINDS
-
-
-class PolicyTestsFailedError(CertgovError):
-    """A policy's tests did not hold against the dry run."""
 
 
 def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
@@ -25,17 +21,6 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
                 f"--target {target!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
             )
     return targets
-
-
-def failure_lines(results: list[PolicyTestResult]) -> list[str]:
-    lines = []
-    for r in results:
-        src = r.case.source or {}
-        where = f" ({src.get('file')}:{src.get('line')})" if src else ""
-        lines.append(f"FAIL Policy/{r.case.policy}: {r.case.name}{where}: {'; '.join(r.failures)}")
-        for v in r.violations:
-            lines.append(f"     {v.get('fail')} {v.get('rule')}: {v.get('message')}")
-    return lines
 
 
 @click.command("plan")
@@ -112,9 +97,8 @@ def plan_command(
     else:
         text.render(run.document, out, color=use_color(out, no_color))
     if run.failed_tests:
-        for line in failure_lines(run.failed_tests):
+        for line in report_lines(run.failed_tests, include_passed=False):
             click.echo(line, err=True)
-        n = len(run.failed_tests)
-        raise PolicyTestsFailedError(f"{n} policy test{'s' if n != 1 else ''} failed")
+        raise PolicyTestsFailedError(len(run.failed_tests))
     if detailed_exitcode and run.plan.has_changes:
         click.get_current_context().exit(EXIT_CHANGES)

@@ -9,36 +9,19 @@ import click
 
 from certgov.cli.api_options import api_options, open_client
 from certgov.cli.output import write_private
-from certgov.errors import CertgovError, UsageError
+from certgov.errors import UsageError
 from certgov.policytest import (
     Evaluate,
     PolicyTestResult,
+    PolicyTestsFailedError,
     cases_for,
     inline_body,
     offline_evaluate,
+    report_lines,
     run_cases,
 )
 from certgov.render import junit
 from certgov.state import POLICY
-
-
-class PolicyTestsFailedError(CertgovError):
-    """At least one policy test failed."""
-
-
-def report_lines(results: list[PolicyTestResult]) -> list[str]:
-    """One line per test; failures with expected versus actual, the messages and file:line."""
-    lines = []
-    for r in results:
-        src = r.case.source or {}
-        where = f" ({src.get('file')}:{src.get('line')})" if src else ""
-        if r.passed:
-            lines.append(f"PASS Policy/{r.case.policy}: {r.case.name}")
-            continue
-        lines.append(f"FAIL Policy/{r.case.policy}: {r.case.name}{where}")
-        lines += [f"     {failure}" for failure in r.failures]
-        lines += [f"     {v.get('fail')} {v.get('rule')}: {v.get('message')}" for v in r.violations]
-    return lines
 
 
 def summary_line(results: list[PolicyTestResult]) -> str:
@@ -103,6 +86,4 @@ def test_command(
         click.echo(summary_line(results))
     failed_count = sum(1 for r in results if not r.passed)
     if failed_count:
-        raise PolicyTestsFailedError(
-            f"{failed_count} policy test{'s' if failed_count != 1 else ''} failed"
-        )
+        raise PolicyTestsFailedError(failed_count)

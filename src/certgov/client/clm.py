@@ -30,7 +30,13 @@ from certgov.client.retry import (
     parse_retry_after,
 )
 from certgov.client.routes import route_for
-from certgov.errors import ApiError, CertgovError, ConnectionFailedError, UsageError
+from certgov.errors import (
+    ApiError,
+    AuthenticationError,
+    CertgovError,
+    ConnectionFailedError,
+    UsageError,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -94,6 +100,7 @@ class ClmClient:
         self._count_lock = threading.Lock()
         self._session_lock = threading.Lock()
         self._token: str | None = None
+        self._login_error: AuthenticationError | None = None
         self._session: SessionInfo | None = None
         self._closed = False
         self.request_count = 0
@@ -187,7 +194,17 @@ class ClmClient:
         with self._session_lock:
             if self._closed:
                 raise UsageError("the CLM client is closed")
-            return self._token if self._token is not None else self._login()
+            if self._token is not None:
+                return self._token
+            if self._login_error is not None:
+                # A refused login is not tried again by the next thread: every failed login
+                # counts toward the account's lockout and alerts someone.
+                raise self._login_error
+            try:
+                return self._login()
+            except AuthenticationError as exc:
+                self._login_error = exc
+                raise
 
     def _renewed_token(self, stale: str) -> str:
         with self._session_lock:

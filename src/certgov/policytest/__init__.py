@@ -198,6 +198,29 @@ def inline_body(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {**api_body(POLICY, spec), "is_enabled": True}
 
 
+class PolicyTestsFailedError(CertgovError):
+    """At least one policy test did not hold."""
+
+    def __init__(self, failed: int) -> None:
+        super().__init__(f"{failed} policy test{'s' if failed != 1 else ''} failed")
+
+
+def report_lines(results: Sequence[PolicyTestResult], *, include_passed: bool = True) -> list[str]:
+    """One line per test; failures with expected versus actual, the messages and file:line."""
+    lines = []
+    for r in results:
+        if r.passed:
+            if include_passed:
+                lines.append(f"PASS Policy/{r.case.policy}: {r.case.name}")
+            continue
+        src = r.case.source or {}
+        where = f" ({src.get('file')}:{src.get('line')})" if src else ""
+        lines.append(f"FAIL Policy/{r.case.policy}: {r.case.name}{where}")
+        lines += [f"     {failure}" for failure in r.failures]
+        lines += [f"     {v.get('fail')} {v.get('rule')}: {v.get('message')}" for v in r.violations]
+    return lines
+
+
 def summarise(results: Sequence[PolicyTestResult]) -> dict[str, Any]:
     passed = sum(1 for r in results if r.passed)
     return {
