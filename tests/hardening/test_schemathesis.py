@@ -82,6 +82,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI)
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
+    database=None,
 )
 def test_no_server_error_and_no_schema_violation(
     case: schemathesis.Case, http: httpx.Client, live: LiveServer, token: str
