@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,27 +28,50 @@ class ProcessRun:
     stderr: str
 
 
+# A small process runs the measured one and reports its wall time and peak RSS. Measured from
+# this (large) process instead, ru_maxrss would include this process's own RSS: Linux carries
+# the pre-exec high-water mark of a forked (or vforked) child into its rusage.
+_LAUNCHER = """\
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss}, out)
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
 def run_process(
     argv: Sequence[str], *, ok: Sequence[int] = (0,), cwd: Path | None = None
 ) -> ProcessRun:
-    """Run `argv`, answering its wall time and the peak RSS of that one child (from wait4, so
-    other children of this process do not count)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd, env=child_env())
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run `argv`, answering its wall time and peak RSS (the child's own, see _LAUNCHER)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        report = Path(tmp) / "usage.json"
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(report), *_resolved(argv)]
+        code = subprocess.run(launcher, stdout=out, stderr=err, cwd=cwd, env=child_env()).returncode
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode(errors="replace")
         stderr = err.read().decode(errors="replace")
-    if proc.returncode not in ok:
-        raise BenchmarkError(
-            f"{' '.join(argv[:4])} ... exited with {proc.returncode}:\n{stderr[-3000:]}"
-        )
+        usage = json.loads(report.read_text()) if report.exists() else None
+    if code not in ok or usage is None:
+        raise BenchmarkError(f"{' '.join(argv[:4])} ... exited with {code}:\n{stderr[-3000:]}")
     # ru_maxrss is in kilobytes on Linux.
-    return ProcessRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    return ProcessRun(usage["seconds"], usage["maxrss_kb"] / 1024, code, stdout, stderr)
+
+
+def _resolved(argv: Sequence[str]) -> list[str]:
+    """execv needs a path: resolve the program through PATH."""
+    program = shutil.which(argv[0]) or argv[0]
+    return [program, *argv[1:]]
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
@@ -79,11 +80,21 @@ def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, 
     result = plan(decls.state, live, facts, options)
     if result.has_changes:
         raise BenchmarkError(f"the planner found changes in a seeded tenant: {result.summary()}")
-    planner_t = time_calls(lambda: plan(decls.state, live, facts, options), repeat)
+    # As timeit does, keep the collector from charging the planner for the heap it was handed:
+    # the preloaded States are frozen (moved out of the collector's view) for the headline figure;
+    # the figure with everything in view is kept beside it.
+    gc.collect()
+    as_is = time_calls(lambda: plan(decls.state, live, facts, options), repeat)
+    gc.freeze()
+    try:
+        planner_t = time_calls(lambda: plan(decls.state, live, facts, options), repeat)
+    finally:
+        gc.unfreeze()
     return {
         "objects": len(decls.state),
         "planner_seconds": planner_t.best,
         "planner_seconds_median": planner_t.median,
+        "planner_seconds_gc_unfrozen": as_is.best,
         "planner_runs": planner_t.runs,
         "load_seconds": load_t.best,
         "read_seconds": read_t.best,
