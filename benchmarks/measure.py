@@ -26,6 +26,7 @@ class ProcessRun:
     exit_code: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0
 
 
 # A small process runs the measured one and reports its wall time and peak RSS. Measured from
@@ -40,7 +41,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
 with open(sys.argv[1], "w") as out:
-    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss}, out)
+    cpu = usage.ru_utime + usage.ru_stime
+    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss, "cpu_seconds": cpu}, out)
 sys.exit(os.waitstatus_to_exitcode(status) % 256)
 """
 
@@ -65,7 +67,8 @@ def run_process(
     if code not in ok or usage is None:
         raise BenchmarkError(f"{' '.join(argv[:4])} ... exited with {code}:\n{stderr[-3000:]}")
     # ru_maxrss is in kilobytes on Linux.
-    return ProcessRun(usage["seconds"], usage["maxrss_kb"] / 1024, code, stdout, stderr)
+    peak = usage["maxrss_kb"] / 1024
+    return ProcessRun(usage["seconds"], peak, code, stdout, stderr, usage["cpu_seconds"])
 
 
 def _resolved(argv: Sequence[str]) -> list[str]:

@@ -99,6 +99,12 @@ def table(results: Mapping[str, Any]) -> str:
         lines.append(
             f"apply {a['creates']:,} creates ({a['accounts']} accounts, {a['policies']} policies) "
             f"at --parallelism {a['parallelism']}: {a['seconds']:.2f} s"
+            + (
+                f" (CPU: client {a['client_cpu_seconds']:.1f} s,"
+                f" server {a['server_cpu_seconds']:.1f} s)"
+                if "client_cpu_seconds" in a
+                else ""
+            )
         )
     for s in results["sizes"]:
         for entry in s.get("throughput", ()):

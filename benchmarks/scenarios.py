@@ -210,6 +210,7 @@ def bench_size(
                 "seconds": times[len(times) // 2],
                 "seconds_runs": [round(r.seconds, 3) for r in runs],
                 "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+                "cpu_seconds": runs[0].cpu_seconds,
             }
 
             # The naive baseline, once (it is the slow one).
@@ -291,6 +292,7 @@ def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, 
         "accounts": len(dataset.accounts),
         "policies": len(dataset.policies),
         "seconds": run.seconds,
+        "client_cpu_seconds": round(run.cpu_seconds, 2),
         "server_cpu_seconds": round(server_cpu, 2),
         "peak_rss_mb": run.peak_rss_mb,
     }
