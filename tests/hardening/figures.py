@@ -94,7 +94,7 @@ def table(figures: dict[str, int], static: dict[str, int], summary: str, elapsed
         ),
         (
             "Crash points of apply (tests/integration/test_crash_safety.py)",
-            "4 failpoints + 2 concurrent applies",
+            "4 failpoints + 1 pair of concurrent applies",
             "rerun converges",
         ),
         (
@@ -116,7 +116,7 @@ def table(figures: dict[str, int], static: dict[str, int], summary: str, elapsed
         (
             "Secret canary scan",
             f"{figures.get('canary secrets', 0)} secrets + "
-            f"{figures.get('canary tokens', 0)} session tokens, each in 10+ encodings, over "
+            f"{figures.get('canary tokens', 0)} session tokens, each raw, URL-encoded, JSON-escaped and base64 (3 alignments, 2 alphabets), over "
             f"{figures.get('canary places', 0)} outputs",
             f"{figures.get('canary hits', 0)} hits outside the store",
         ),
