@@ -25,7 +25,7 @@ def readme_demo_line() -> str:
 def test_readme_first_command_runs_the_demo(tmp_path: Path) -> None:
     line = readme_demo_line()
     # The same command, run from a copy-free checkout: the venv goes to tmp, the demo's workdir too.
-    command = line.replace("python3", sys.executable, 1).replace(".venv", str(tmp_path / "venv"))
+    command = line.replace(".venv", str(tmp_path / "venv")).replace("python3", sys.executable, 1)
     command = command.replace("'.[server]'", f"'{REPO}[server]'")
     command += f" --workdir {tmp_path / 'demo'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CERTGOV_", "VIRTUAL_ENV"))}

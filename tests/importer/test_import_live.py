@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,9 @@ def import_then_plan(live: LiveServer, out: Path, counts: str, *args: str) -> No
     assert (validated.exit_code, validated.output) == (0, f"ok: {counts}\n")
     planned = live.cli("plan", str(out), "--detailed-exitcode", "--no-color")
     assert planned.exit_code == 0, planned.output
-    assert (
-        planned.output.splitlines()[-1] == "No changes. The live tenant matches the declarations."
+    objects = sum(int(n) for n in re.findall(r"\d+", counts))
+    assert planned.output == (
+        f"No changes. The live tenant matches the declarations.\nAlso: {objects} unchanged.\n"
     )
 
 
