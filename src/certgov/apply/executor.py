@@ -19,11 +19,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certgov.apply.failpoints import failpoint
-from certgov.errors import CertgovError, ConflictError, SecretStoreError
+from certgov.errors import (
+    CertgovError,
+    ConflictError,
+    NotFoundError,
+    PreconditionFailedError,
+    SecretStoreError,
+)
 from certgov.plan.model import ACTION_ORDER, digest
 from certgov.plan.planner import field_diff
 from certgov.policytest import cases_for, inline_body, run_cases, softened_rules
-from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, api_body
+from certgov.state import (
+    POLICY,
+    SERVICE_ACCOUNT,
+    Resource,
+    State,
+    api_body,
+    policy_spec,
+    service_account_spec,
+)
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
@@ -251,7 +265,30 @@ class Executor:
         if action == "create" and address in self.current:
             return self._adopt(change, self.current[address])
         handler: Callable[[Mapping[str, Any]], str] = getattr(self, f"_{action}")
-        return handler(change)
+        try:
+            return handler(change)
+        except (PreconditionFailedError, NotFoundError) as exc:
+            if action in ("create", "rotate") or not self._already_done(change):
+                raise
+            return f"{PAST_TENSE[action]} (the object already was as planned: {exc.code})"
+
+    def _already_done(self, change: Mapping[str, Any]) -> bool:
+        """After a 412 or 404 on a write: whether the object is now exactly as the change wanted
+        (an earlier attempt whose answer was lost, retried by the client, made the change)."""
+        kind, object_id = change["kind"], self._id(change)
+        try:
+            if kind == POLICY:
+                found = self.client.get_policy(object_id)
+                spec = policy_spec(found.data)
+            else:
+                found = self.client.get_service_account(object_id)
+                spec = service_account_spec(found.data)
+        except NotFoundError:
+            return bool(change["action"] == "delete")
+        if change["action"] == "delete" or dict(spec) != change["after"]:
+            return False
+        self.etags[change["address"]] = found.etag
+        return True
 
     # -- helpers -------------------------------------------------------------------------------
 
