@@ -7,20 +7,23 @@ IDNA-encoded, lists whose order means nothing sorted. No I/O here.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
+from certgov.rules.accounts import (
+    ip_sort_key,
+    normalise_ip_entry,
+    normalise_scopes,
+)
 from certgov.rules.domains import normalise_pattern
 from certgov.rules.validation import normalise_policy_values
 
 SERVICE_ACCOUNT = "ServiceAccount"
 POLICY = "Policy"
 KINDS = (SERVICE_ACCOUNT, POLICY)
-SCOPE_ORDER = ("read", "write", "admin")
 
 
 @dataclass(frozen=True)
@@ -91,24 +94,6 @@ def normalise_timestamp(value: Any) -> str | None:
     return dt.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-def normalise_ip_entry(entry: str) -> str:
-    """An address stays an address; a range keeps its prefix; both in compressed form."""
-    net = ipaddress.ip_network(str(entry).strip(), strict=True)
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return net.compressed
-
-
-def _ip_sort_key(entry: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(entry)
-    return (net.version, int(net.network_address), net.prefixlen)
-
-
-def normalise_scopes(scopes: Iterable[str]) -> list[str]:
-    unique = set(scopes)
-    return sorted(unique, key=lambda s: (SCOPE_ORDER.index(s) if s in SCOPE_ORDER else 99, s))
-
-
 def service_account_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The compared fields of a service account, from an API object or a declaration.
 
@@ -120,7 +105,7 @@ def service_account_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
         "description": obj.get("description") or "",
         "scopes": normalise_scopes(obj.get("scopes") or []),
         "ip_allowlist": sorted(
-            {normalise_ip_entry(e) for e in obj.get("ip_allowlist") or []}, key=_ip_sort_key
+            {normalise_ip_entry(e) for e in obj.get("ip_allowlist") or []}, key=ip_sort_key
         ),
         "expires_at": normalise_timestamp(obj.get("expires_at")),
         "enabled": bool(enabled),

@@ -18,7 +18,8 @@ from certgov.lint.catalogue import (
 )
 from certgov.lint.context import LintContext
 from certgov.lint.model import Finding
-from certgov.state import SERVICE_ACCOUNT, Resource, normalise_ip_entry
+from certgov.rules.accounts import normalise_ip_entry
+from certgov.state import SERVICE_ACCOUNT, Resource
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -1,6 +1,6 @@
 """The reference server: `create_app(Settings(...))` serves the CLM API contract (clm-api.md).
 
-Imports nothing of the reconciler but `certgov.rules` and `certgov.state`'s normalisers.
+Imports nothing of the reconciler but `certgov.rules`.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid as uuidlib
 from datetime import datetime
 from typing import Any
 
+from certgov.rules.accounts import ip_sort_key, normalise_ip_entry, normalise_scopes
 from certgov.server import problems
 from certgov.server.audit import Actor, AuditRecord
 from certgov.server.auth import account_target
@@ -16,7 +16,6 @@ from certgov.server.idempotency import Answer
 from certgov.server.models import AccountIn
 from certgov.server.security import new_client_id, new_secret, secret_digest
 from certgov.server.store import Tx
-from certgov.state import normalise_ip_entry, normalise_scopes
 
 PUBLIC_FIELDS = (
     "uuid",
@@ -52,11 +51,6 @@ def _mutable(account: dict[str, Any]) -> dict[str, Any]:
     return {k: account[k] for k in MUTABLE_FIELDS}
 
 
-def _ip_key(entry: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(entry)
-    return (net.version, int(net.network_address), net.prefixlen)
-
-
 def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
     """The stored form of a create or PUT body; an expiry in the past is refused."""
     expires_at = None
@@ -70,7 +64,7 @@ def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
         "name": body.name,
         "description": body.description,
         "scopes": normalise_scopes(body.scopes),
-        "ip_allowlist": sorted({normalise_ip_entry(e) for e in body.ip_allowlist}, key=_ip_key),
+        "ip_allowlist": sorted({normalise_ip_entry(e) for e in body.ip_allowlist}, key=ip_sort_key),
         "expires_at": expires_at,
     }
 
