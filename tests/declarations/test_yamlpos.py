@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from certgov.declarations.yamlpos import (
+    MAX_DEPTH,
     MAX_EXPANDED_NODES,
     YamlProblem,
     join_key,
@@ -171,3 +174,66 @@ def test_keys_that_are_not_identifiers_are_quoted_in_paths() -> None:
     assert join_key("", "name") == "name"
     assert join_key("a", "b-c") == "a.b-c"
     assert join_key("a", 'say "hi"\\') == 'a["say \\"hi\\"\\\\"]'
+
+
+def test_a_control_character_is_refused_at_its_position() -> None:
+    docs, problems = load_documents("name: ci\ndescription: a \x07 bell\n")
+    assert docs == []
+    assert problems == [YamlProblem(2, 16, "", "the non-printable character U+0007 is not allowed")]
+
+
+def test_a_nul_byte_is_refused_at_its_position() -> None:
+    docs, problems = load_documents("name: c\x00i\n")
+    assert docs == []
+    assert problems == [YamlProblem(1, 8, "", "the non-printable character U+0000 is not allowed")]
+
+
+def test_nesting_at_the_limit_is_read() -> None:
+    # The document mapping and 99 nested lists: MAX_DEPTH levels, the innermost list empty.
+    lists = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    [doc], problems = load_documents(f"a: {lists}\n")
+    assert problems == []
+    assert doc.value == {"a": json.loads(lists)}
+
+
+def test_deep_flow_nesting_is_refused_without_recursing_into_it() -> None:
+    docs, problems = load_documents("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert docs == []
+    assert problems == [
+        YamlProblem(
+            1,
+            3 + MAX_DEPTH,
+            "a" + "[0]" * (MAX_DEPTH - 1),
+            f"the document nests deeper than {MAX_DEPTH} levels",
+        )
+    ]
+
+
+def test_deep_block_nesting_is_refused_at_the_first_key_too_deep() -> None:
+    text = "".join(f"{' ' * i}k{i}:\n" for i in range(3000)) + " " * 3000 + "end\n"
+    docs, problems = load_documents(text)
+    assert docs == []
+    # k0's value is the second level; the key k99 would be the 101st.
+    assert problems == [
+        YamlProblem(
+            MAX_DEPTH,
+            MAX_DEPTH,
+            ".".join(f"k{i}" for i in range(MAX_DEPTH - 1)),
+            f"the document nests deeper than {MAX_DEPTH} levels",
+        )
+    ]
+
+
+def test_aliases_that_nest_too_deep_are_refused_before_building() -> None:
+    # Each collection is composed 61 levels deep at most; `*a` inside `b` makes 121 levels.
+    text = f"a: &a {'[' * 60}{']' * 60}\nb: {'[' * 60}*a{']' * 60}\n"
+    docs, problems = load_documents(text)
+    assert docs == []
+    assert problems == [
+        YamlProblem(
+            1,
+            1,
+            "",
+            f"the document nests deeper than {MAX_DEPTH} levels once aliases are followed",
+        )
+    ]

@@ -4,7 +4,9 @@ PyYAML's safe loader is used only to scan, parse and compose node graphs and to 
 the conversion to Python values is ours, so that every node's position is recorded under its
 path (`rules[1].values.minimum_bits`), duplicate keys are refused (PyYAML silently keeps the last
 one), timestamps stay the strings the user wrote, and alias expansion is bounded before any value
-is built (a "billion laughs" document is refused instead of being walked).
+is built (a "billion laughs" document is refused instead of being walked). Nesting is bounded
+too, while composing and again once aliases are followed, so that no later recursive walk (ours,
+the schema validator's, `copy.deepcopy`) can exhaust the stack.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import yaml
 
 MAX_EXPANDED_NODES = 100_000
 """The most nodes one document may expand to once aliases are followed."""
+
+MAX_DEPTH = 100
+"""The deepest nesting of collections one document may have, aliases followed (a declaration
+needs fewer than ten levels)."""
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -59,8 +65,45 @@ def join_index(path: str, index: int) -> str:
     return f"{path}[{index}]"
 
 
+class _TooDeepError(yaml.MarkedYAMLError):
+    """Composing went deeper than MAX_DEPTH levels, at `path`."""
+
+    def __init__(self, path: str, mark: yaml.Mark) -> None:
+        super().__init__(
+            problem=f"the document nests deeper than {MAX_DEPTH} levels", problem_mark=mark
+        )
+        self.path = path
+
+
 class _Loader(yaml.SafeLoader):
-    """A safe loader that composes nodes only; scalars are resolved through it."""
+    """A safe loader that composes nodes only; scalars are resolved through it.
+
+    PyYAML composes recursively, several Python frames per level of nesting; the path of each
+    node being composed is kept here, so that deep input is refused, naming where, before the
+    stack runs out.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._paths: list[str] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # PyYAML passes the key node as `index` while composing a mapping's value, None while
+        # composing the key itself, and the position in a sequence.
+        above = self._paths[-1] if self._paths else ""
+        if isinstance(parent, yaml.SequenceNode):
+            path = join_index(above, int(index))
+        elif isinstance(index, yaml.ScalarNode):
+            path = join_key(above, str(index.value))
+        else:
+            path = above
+        if len(self._paths) >= MAX_DEPTH:
+            raise _TooDeepError(path, self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        self._paths.append(path)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._paths.pop()
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -136,19 +179,33 @@ class _Builder:
         return out
 
 
-def _expanded_size(root: yaml.Node) -> int | None:
-    """How many nodes the graph has with aliases expanded; None when it refers to itself."""
-    sizes: dict[int, int] = {}
+class _GraphTooDeepError(Exception):
+    """The graph nests deeper than MAX_DEPTH levels once aliases are followed."""
+
+
+def _graph_problem(root: yaml.Node) -> str | None:
+    """Why the graph, aliases expanded, is unsafe to build: it refers to itself, is too big or
+    too deep; None when it is fine.
+
+    Each node is measured once (size and height); the walk stops at MAX_DEPTH levels, so it
+    never recurses deeper than the composer did.
+    """
+    shapes: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
 
-    def size(node: yaml.Node) -> int | None:
+    def shape(node: yaml.Node, level: int) -> tuple[int, int] | None:
         key = id(node)
-        if key in sizes:
-            return sizes[key]
+        if key in shapes:
+            size, height = shapes[key]
+            if level + height - 1 > MAX_DEPTH:
+                raise _GraphTooDeepError
+            return size, height
         if key in active:
             return None
+        if level > MAX_DEPTH:
+            raise _GraphTooDeepError
         active.add(key)
-        total = 1
+        total, height = 1, 1
         children: list[yaml.Node] = []
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
@@ -156,16 +213,25 @@ def _expanded_size(root: yaml.Node) -> int | None:
         elif isinstance(node, yaml.SequenceNode):
             children.extend(node.value)
         for child in children:
-            n = size(child)
-            if n is None:
+            measured = shape(child, level + 1)
+            if measured is None:
                 return None
             # Saturate: past the limit the exact count no longer matters.
-            total = min(total + n, MAX_EXPANDED_NODES + 1)
+            total = min(total + measured[0], MAX_EXPANDED_NODES + 1)
+            height = max(height, measured[1] + 1)
         active.discard(key)
-        sizes[key] = total
-        return total
+        shapes[key] = (total, height)
+        return total, height
 
-    return size(root)
+    try:
+        measured = shape(root, 1)
+    except _GraphTooDeepError:
+        return f"the document nests deeper than {MAX_DEPTH} levels once aliases are followed"
+    if measured is None:
+        return "an alias refers to its own anchor"
+    if measured[0] > MAX_EXPANDED_NODES:
+        return f"the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
+    return None
 
 
 def _document_nodes(loader: _Loader) -> Iterator[yaml.Node]:
@@ -181,26 +247,17 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     A syntax error stops the file (nothing after it can be trusted); other problems are
     collected per document and that document is left out.
     """
-    loader = _Loader(text)
     documents: list[Document] = []
     problems: list[YamlProblem] = []
+    loader: _Loader | None = None
     try:
+        # Building the loader reads the whole text: a control character fails it right here.
+        loader = _Loader(text)
         for node in _document_nodes(loader):
             line, col = _mark(node)
-            expanded = _expanded_size(node)
-            if expanded is None:
-                problems.append(YamlProblem(line, col, "", "an alias refers to its own anchor"))
-                continue
-            if expanded > MAX_EXPANDED_NODES:
-                problems.append(
-                    YamlProblem(
-                        line,
-                        col,
-                        "",
-                        f"the document expands to more than {MAX_EXPANDED_NODES} nodes"
-                        " through aliases",
-                    )
-                )
+            unsafe = _graph_problem(node)
+            if unsafe is not None:
+                problems.append(YamlProblem(line, col, "", unsafe))
                 continue
             builder = _Builder(loader)
             value = builder.build(node, "")
@@ -210,11 +267,29 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
             if value is None:
                 continue  # an empty document, e.g. after a trailing `---`
             documents.append(Document(value, line, col, builder.positions, builder.key_positions))
+    except yaml.reader.ReaderError as exc:
+        line, col = _offset_position(text, exc.position)
+        problems.append(
+            YamlProblem(
+                line, col, "", f"the non-printable character U+{exc.character:04X} is not allowed"
+            )
+        )
+    except _TooDeepError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.append(YamlProblem(line, col, exc.path, str(exc.problem)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = ": ".join(p for p in (exc.context, exc.problem) if p)
         problems.append(YamlProblem(line, col, "", f"YAML syntax: {message}"))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents, problems
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset into `text`."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
