@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 
 
 def plan_options(
-    config: Config, *, allow_mass_change: bool = False, targets: tuple[str, ...] = ()
+    config: Config,
+    *,
+    allow_mass_change: bool = False,
+    targets: tuple[str, ...] = (),
+    only_actions: tuple[str, ...] = (),
 ) -> PlanOptions:
     manage = {
         kind: KindOptions(prune=config.manage[kind].prune, ignore=tuple(config.manage[kind].ignore))
@@ -55,6 +59,7 @@ def plan_options(
         min_objects=config.safety.min_objects,
         allow_mass_change=allow_mass_change,
         targets=targets,
+        only_actions=only_actions,
     )
 
 
@@ -191,13 +196,19 @@ def make_plan(
     targets: tuple[str, ...] = (),
     now: datetime | None = None,
     backtest_days: int = 14,
+    only_actions: tuple[str, ...] = (),
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
     desired, live, warnings = read_live(client, decls.state)
     when = now or server_now(client)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
     facts = Facts(now=when, store_records=store_facts(desired, stores), rollout=rollout)
-    options = plan_options(decls.config, allow_mass_change=allow_mass_change, targets=targets)
+    options = plan_options(
+        decls.config,
+        allow_mass_change=allow_mass_change,
+        targets=targets,
+        only_actions=only_actions,
+    )
     the_plan = plan(desired, live, facts, options)
     warnings += rollout_warnings
     tests = prove_policies(decls, the_plan, client)

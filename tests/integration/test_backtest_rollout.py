@@ -114,7 +114,7 @@ def test_a_rollout_goes_hold_blocked_promote_and_then_blocks(
         "DETAIL",
     ]
 
-    # The owner fixes the requester; the rule's clock restarts with a changed declaration.
+    # The owner accepts the one known offender.
     write(repo, 3072, rollout=True)
     (repo / "web.yaml").write_text(
         (repo / "web.yaml").read_text().replace("max_warnings: 0", "max_warnings: 1")
@@ -127,7 +127,18 @@ def test_a_rollout_goes_hold_blocked_promote_and_then_blocks(
     assert (
         "  # Policy/Web will have a rule promoted from soft to hard" in planned.stdout.splitlines()
     )
-    assert live.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    # --auto-promote performs the earned promotion and nothing else that waits for review.
+    (repo / "other.yaml").write_text(
+        POLICY.format(bits=2048, rollout="").replace("name: Web", "name: Other")
+    )
+    promoted = live.cli("apply", str(repo), "--auto-promote")
+    assert promoted.exit_code == 0, promoted.output
+    assert promoted.stdout.splitlines()[-1] == (
+        "Apply complete: 0 created, 0 updated, 1 promoted, 0 failed."
+    )
+    waiting = live.cli("plan", str(repo)).stdout.splitlines()
+    assert "Plan: 1 to create, 0 to update, 0 to delete." in waiting
+    (repo / "other.yaml").unlink()
     with live.client() as client:
         (policy,) = client.list_policies()
         assert [r["fail"] for r in policy["rules"]] == ["hard"]

@@ -63,6 +63,12 @@ def _table(outcomes: list[Any]) -> list[str]:
 @click.argument("target_path", default=".", type=click.Path(exists=True), metavar="[PLANFILE|PATH]")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option(
+    "--auto-promote",
+    is_flag=True,
+    help="Apply only the rollout promotions a fresh plan finds, without asking; "
+    "everything else waits for review.",
+)
+@click.option(
     "--ignore-source", is_flag=True, help="Apply a plan file even if the declarations changed."
 )
 @click.option(
@@ -92,6 +98,7 @@ def _table(outcomes: list[Any]) -> list[str]:
 def apply_command(
     target_path: str,
     auto_approve: bool,
+    auto_promote: bool,
     ignore_source: bool,
     expect_plan: str | None,
     expect_fingerprint: str | None,
@@ -114,9 +121,10 @@ def apply_command(
     progress_err = fmt == "json"
     plan_file = Path(target_path).is_file()
     if plan_file:
-        if targets or allow_mass_change:
+        if targets or allow_mass_change or auto_promote:
             raise UsageError(
-                "--target and --allow-mass-change belong to planning, not to a plan file"
+                "--target, --allow-mass-change and --auto-promote belong to planning, "
+                "not to a plan file"
             )
         document = load_plan_file(target_path)
         decls = load(document["source"]["path"])
@@ -142,6 +150,7 @@ def apply_command(
                 allow_mass_change=allow_mass_change,
                 targets=targets,
                 backtest_days=backtest_days,
+                only_actions=("promote",) if auto_promote else (),
             )
             document = run.document
             if fmt == "text":
@@ -167,7 +176,7 @@ def apply_command(
             else:
                 click.echo("Nothing to apply.")
             return
-        if not plan_file and not auto_approve:
+        if not plan_file and not (auto_approve or auto_promote):
             click.echo("Only 'yes' will be accepted to approve.", err=progress_err)
             answer = click.prompt(
                 "Apply these changes?", default="", show_default=False, err=progress_err

@@ -27,6 +27,9 @@ from certgov.plan.model import Plan, digest
 
 FORMAT_VERSION = "1"
 _UNFINGERPRINTED = ("fingerprint", "created_at")
+MAX_DEPTH = 100
+"""The deepest nesting a plan file may have; a real plan nests about ten levels."""
+_TOO_DEEP = f"plan file is not a certgov plan: its JSON nests deeper than {MAX_DEPTH} levels"
 
 
 class PlanFileError(CertgovError):
@@ -78,6 +81,20 @@ def dumps(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` levels, measured without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return False
+
+
 def load_plan_file(path: str | Path) -> dict[str, Any]:
     """Read a plan file and refuse one that is malformed or whose fingerprint does not match."""
     where = Position(str(path))
@@ -92,6 +109,12 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
             f"plan file is not valid JSON: {exc.msg}",
             position=Position(str(path), exc.lineno, exc.colno),
         ) from None
+    except RecursionError:
+        # The decoder recurses once per level of nesting; so do the schema check and the
+        # fingerprint, which is why a document that did decode is measured too.
+        raise PlanFileError(_TOO_DEEP, position=where) from None
+    if _nests_deeper(document, MAX_DEPTH):
+        raise PlanFileError(_TOO_DEEP, position=where)
     if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
         raise PlanFileError(
             f"not a certgov plan document of format_version {FORMAT_VERSION!r}", position=where

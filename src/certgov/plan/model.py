@@ -73,6 +73,7 @@ class PlanOptions:
     min_objects: int = 10
     allow_mass_change: bool = False
     targets: tuple[str, ...] = ()
+    only_actions: tuple[str, ...] = ()
 
     def kind(self, kind: str) -> KindOptions:
         return self.manage.get(kind, KindOptions())

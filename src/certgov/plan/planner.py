@@ -353,6 +353,8 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
     if options.targets:
         wanted = set(options.targets)
         changes = [c for c in changes if c.address in wanted]
+    if options.only_actions:
+        changes = [c for c in changes if c.action in options.only_actions]
     _check_safety(changes, live, options)
     return Plan(
         changes=tuple(sorted(changes, key=Change.sort_key)),
