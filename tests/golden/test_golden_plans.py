@@ -1,6 +1,6 @@
 """Golden plans: one folder per case under plans/ with `desired/` (a declarations repo),
 `live.json` (what the list endpoints answer), optional `facts.json`, and the expected
-`plan.json` and `plan.txt`, compared whole. `pytest --update-golden` rewrites them on purpose."""
+`plan.json`, `plan.txt` and `plan.md` (the pull-request comment), compared whole. `pytest --update-golden` rewrites them on purpose."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from certgov.plan import Facts, plan
 from certgov.plan.document import build_document, dumps
 from certgov.plan.model import StoreRecordMeta
 from certgov.plan.schema import plan_schema_problems
-from certgov.render import text
+from certgov.render import markdown, text
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
 from certgov.workflow import plan_options
 
@@ -69,3 +69,8 @@ def test_golden_plan(case: Path, update_golden: bool, monkeypatch: pytest.Monkey
     out = io.StringIO()
     text.render(document, out)
     compare(case / "plan.txt", out.getvalue(), update_golden)
+    compare(
+        case / "plan.md",
+        markdown.render_text(document, marker=f"<!-- certgov:plan:{case.name} -->"),
+        update_golden,
+    )
