@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from certgov.errors import Position
 from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.document import PlanFileError, build_document, dumps, load_plan_file
 from certgov.plan.schema import plan_schema_problems
@@ -117,3 +118,29 @@ def test_load_plan_file_reports_an_unreadable_file(tmp_path: Path) -> None:
         load_plan_file(tmp_path / "missing.json")
     assert info.value.position is not None
     assert info.value.position.file == str(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("depth", [101, 100_000], ids=["decodable", "past-the-stack"])
+def test_load_plan_file_refuses_deep_nesting(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "plan.json"
+    # A string holding brackets and an escaped quote does not count as nesting.
+    text = '{"format_version": "1", "x": "[[\\"{", "changes":\n  ' + "[" * depth + "]" * depth + "}"
+    path.write_text(text)
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(path)
+    # The document is the first level: the 100th bracket of `changes` opens the 101st.
+    assert (info.value.message, info.value.position) == (
+        "plan file is not a certgov plan: its JSON nests deeper than 100 levels",
+        Position(str(path), 2, 102),
+    )
+
+
+def test_load_plan_file_reads_nesting_at_the_limit(tmp_path: Path) -> None:
+    # The document, `changes` and 98 more lists: 100 levels, refused by the schema, not the depth.
+    text = '{"format_version": "1", "changes": ' + "[" * 99 + "]" * 99 + "}"
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(path)
+    problems = plan_schema_problems(json.loads(text))
+    assert info.value.message == "malformed plan file: " + "; ".join(problems)

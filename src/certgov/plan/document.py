@@ -95,6 +95,29 @@ def _nests_deeper(value: Any, limit: int) -> bool:
     return False
 
 
+def _too_deep_at(path: str, text: str) -> Position:
+    """The position of the bracket that opens level MAX_DEPTH + 1 of a JSON text."""
+    level, in_string, escaped = 0, False, False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            level += 1
+            if level > MAX_DEPTH:
+                line = text.count("\n", 0, offset) + 1
+                return Position(path, line, offset - text.rfind("\n", 0, offset))
+        elif char in "]}":
+            level -= 1
+    return Position(path)
+
+
 def load_plan_file(path: str | Path) -> dict[str, Any]:
     """Read a plan file and refuse one that is malformed or whose fingerprint does not match."""
     where = Position(str(path))
@@ -112,9 +135,9 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
     except RecursionError:
         # The decoder recurses once per level of nesting; so do the schema check and the
         # fingerprint, which is why a document that did decode is measured too.
-        raise PlanFileError(_TOO_DEEP, position=where) from None
+        raise PlanFileError(_TOO_DEEP, position=_too_deep_at(str(path), text)) from None
     if _nests_deeper(document, MAX_DEPTH):
-        raise PlanFileError(_TOO_DEEP, position=where)
+        raise PlanFileError(_TOO_DEEP, position=_too_deep_at(str(path), text))
     if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
         raise PlanFileError(
             f"not a certgov plan document of format_version {FORMAT_VERSION!r}", position=where
