@@ -369,6 +369,29 @@ CASES: tuple[Case, ...] = (
         {P: policy(request="{common_name: a.web.example.com, validity_days: " + "9" * 30 + "}")},
         command="test",
     ),
+    Case(
+        "duration-huge-rotate-after",
+        "a rotate_after of 10^20 days",
+        "numbers",
+        {A: account(secret="{store: local, path: accounts/ci, rotate_after: 1" + "0" * 20 + "d}")},
+    ),
+    Case(
+        "duration-huge-promote-after",
+        "a rollout promote_after of 10^20 weeks",
+        "numbers",
+        {
+            P: policy().replace(
+                "values: {minimum_bits: 3072}}",
+                "values: {minimum_bits: 3072}, rollout: {promote_after: 1" + "0" * 20 + "w}}",
+            )
+        },
+    ),
+    Case(
+        "duration-huge-default-promote-after",
+        "a default promote_after of 3651 days in certgov.yaml",
+        "numbers",
+        {"certgov.yaml": CONFIG + "rollout: {promote_after: 3651d}\n"},
+    ),
     Case("int-negative-bits", "a negative minimum_bits", "numbers", {P: policy(bits="-3072")}),
     Case("float-bits", "a fractional minimum_bits", "numbers", {P: policy(bits="3072.5")}),
     Case("float-infinity-bits", "an infinite minimum_bits", "numbers", {P: policy(bits=".inf")}),

@@ -17,7 +17,7 @@ from certgov.declarations import (
     SafetyConfig,
     load,
 )
-from certgov.declarations.durations import format_duration, parse_duration
+from certgov.declarations.durations import format_duration, length_problem, parse_duration
 from certgov.declarations.sources import glob_match
 from certgov.errors import DeclarationError, Position, Problem, UsageError
 from certgov.rules.catalogue import CATALOGUE
@@ -579,3 +579,28 @@ def test_symlinks_inside_the_repository_are_read(tmp_path: Path) -> None:
     (root / "a.yaml").symlink_to(root / "real" / "a.yaml")
     (root / "certgov.yaml").write_text(CONFIG + "include: ['*.yaml']\n", encoding="utf-8")
     assert load(root).files == ("a.yaml",)
+
+
+def test_durations_of_ten_years_are_the_longest_accepted() -> None:
+    assert [length_problem(t) for t in ("3650d", "521w", "87600h", "315360000s")] == [None] * 4
+    assert [length_problem(t) for t in ("3651d", "522w", "1" + "0" * 20 + "d")] == [
+        "must be at most 3650 days (3650d)"
+    ] * 3
+
+
+def test_durations_past_ten_years_are_refused_where_they_are_written(tmp_path: Path) -> None:
+    policy = POLICY_DOC.replace("promote_after: 7d", "promote_after: 522w")
+    root = write_repo(
+        tmp_path,
+        {
+            "a.yaml": ACCOUNT.replace("rotate_after: 90d", "rotate_after: 3651d"),
+            "p.yaml": policy,
+            "csr/a.pem": CSR,
+        },
+        config=CONFIG + "rollout: {promote_after: 99999999999999999999d}\n",
+    )
+    assert _problems(root) == [
+        f"{root}/a.yaml:8:52: secret.rotate_after: must be at most 3650 days (3650d)",
+        f"{root}/certgov.yaml:5:26: rollout.promote_after: must be at most 3650 days (3650d)",
+        f"{root}/p.yaml:11:30: rules[0].rollout.promote_after: must be at most 3650 days (3650d)",
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from certgov.declarations.durations import length_problem
 from certgov.declarations.sources import SourceTree
 from certgov.declarations.yamlpos import Document
 from certgov.errors import Position
@@ -93,9 +94,25 @@ def _report(out: Reporter, item: Declared, path: str, message: str) -> None:
     out.add(item.file, line, col, path, message)
 
 
+def _check_duration(out: Reporter, item: Declared, path: str, value: Any) -> None:
+    if value is not None and item.ok(path):
+        problem = length_problem(value)
+        if problem is not None:
+            _report(out, item, path, problem)
+
+
 def _where(out: Reporter, item: Declared, path: str) -> str:
     line, col = locate(item.document, path)
     return str(Position(out.display(item.file), line, col))
+
+
+# -- the config --------------------------------------------------------------------------------
+
+
+def check_config(out: Reporter, item: Declared) -> None:
+    rollout = item.doc.get("rollout")
+    if isinstance(rollout, dict):
+        _check_duration(out, item, "rollout.promote_after", rollout.get("promote_after"))
 
 
 # -- one account -------------------------------------------------------------------------------
@@ -114,6 +131,8 @@ def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
         except ValueError as exc:
             _report(out, item, "expires_at", f"not a valid date or time: {exc}")
     secret = doc.get("secret")
+    if isinstance(secret, dict):
+        _check_duration(out, item, "secret.rotate_after", secret.get("rotate_after"))
     known = sorted(stores)
     if secret and item.ok("secret.store") and secret["store"] not in known:
         declared = (
@@ -160,6 +179,10 @@ def _check_csr(out: Reporter, item: Declared, path: str, csr_file: str) -> None:
 def _check_rules(out: Reporter, item: Declared) -> set[str]:
     seen: dict[str, int] = {}
     for i, rule in item.items("rules", item.doc.get("rules")):
+        rollout = rule.get("rollout") if isinstance(rule, dict) else None
+        if isinstance(rollout, dict):
+            path = f"rules[{i}].rollout.promote_after"
+            _check_duration(out, item, path, rollout.get("promote_after"))
         if not item.ok(f"rules[{i}].action"):
             continue
         action = rule["action"]

@@ -7,6 +7,10 @@ import re
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"([0-9]+)([smhdw])")
 
+MAX_DAYS = 3650
+"""The longest `rotate_after` or `promote_after`: ten years, far past any sane setting and far
+short of what date arithmetic overflows on."""
+
 
 def parse_duration(text: str) -> int:
     """Seconds in `text`, a number followed by one unit of s, m, h, d or w.
@@ -25,3 +29,10 @@ def format_duration(seconds: int) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def length_problem(text: str) -> str | None:
+    """Why `text`, a duration of the schema's form, is too long to use; None when it is not."""
+    if parse_duration(text) > MAX_DAYS * _UNITS["d"]:
+        return f"must be at most {MAX_DAYS} days ({MAX_DAYS}d)"
+    return None

@@ -194,8 +194,10 @@ class _Load:
                 )
             elif config is not None:
                 self.add(CONFIG_FILE, line, col, "kind", "a second Config document")
-            elif item.valid:
-                config = Config.from_document(item.doc)
+            else:
+                checks.check_config(self, item)
+                if item.valid:
+                    config = Config.from_document(item.doc)
         return config or Config()
 
     # -- declarations --------------------------------------------------------------------------
