@@ -17,17 +17,22 @@ def drift(live: LiveServer, repo: Path, *extra: str) -> tuple[int, dict[str, obj
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> None:
+def applied_repo(tmp_path: Path) -> tuple[Path, git.Repo]:
+    """The quickstart in a git repo, committed and tagged `applied`."""
     repo = copy_example("quickstart", tmp_path)
     vcs = git.Repo.init(repo)
     with vcs.config_writer() as config:
         config.set_value("user", "name", "t").set_value("user", "email", "t@example.com")
     vcs.index.add(
-        [str(p.relative_to(repo)) for p in repo.rglob("*.yaml")]
-        + ["policies/tests/csr/api-prod.pem"]
+        [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts]
     )
     vcs.index.commit("declarations")
     vcs.create_tag("applied")
+    return repo, vcs
+
+
+def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> None:
+    repo, vcs = applied_repo(tmp_path)
     applied = live.cli("apply", str(repo), "--auto-approve")
     assert applied.exit_code == 0, applied.output
 
@@ -76,16 +81,7 @@ def test_drift_exit_codes_and_attribution(live: LiveServer, tmp_path: Path) -> N
 
 
 def test_drift_reports_authentication_failures_as_hygiene(live: LiveServer, tmp_path: Path) -> None:
-    repo = copy_example("quickstart", tmp_path)
-    vcs = git.Repo.init(repo)
-    with vcs.config_writer() as config:
-        config.set_value("user", "name", "t").set_value("user", "email", "t@example.com")
-    vcs.index.add(
-        [str(p.relative_to(repo)) for p in repo.rglob("*.yaml")]
-        + ["policies/tests/csr/api-prod.pem"]
-    )
-    vcs.index.commit("declarations")
-    vcs.create_tag("applied")
+    repo, _vcs = applied_repo(tmp_path)
     applied = live.cli("apply", str(repo), "--auto-approve")
     assert applied.exit_code == 0, applied.output
     record = json.loads((repo / ".certgov-secrets" / "ci-policy-validation.json").read_text())

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import open_client
 from certgov.cli.output import stdout, use_color
-from certgov.cli.plan_cmd import parse_targets
+from certgov.cli.plan_cmd import parse_targets, planning_options
 from certgov.errors import CertgovError, UsageError
 from certgov.plan.document import dumps, load_plan_file
 from certgov.policytest import PolicyTestsFailedError, report_lines
@@ -82,19 +82,7 @@ def _table(outcomes: list[Any]) -> list[str]:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option(
-    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
-)
-@click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
-@click.option(
-    "--backtest-days",
-    type=click.IntRange(0, 365),
-    default=14,
-    show_default=True,
-    help="Replay this many days of certificate requests against changed policies (0: off).",
-)
-@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
-@api_options
+@planning_options
 def apply_command(
     target_path: str,
     auto_approve: bool,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import F, api_options, open_client
 from certgov.cli.output import stdout, use_color, write_private
 from certgov.errors import EXIT_CHANGES, UsageError
 from certgov.plan.document import dumps
@@ -23,6 +23,38 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
     return targets
 
 
+def planning_options(command: F) -> F:
+    """The options of every command that makes a plan (plan, and apply without a plan file)."""
+    for option in reversed(
+        (
+            click.option(
+                "--target",
+                "targets",
+                multiple=True,
+                metavar="KIND/NAME",
+                help="Plan only these objects.",
+            ),
+            click.option(
+                "--allow-mass-change",
+                is_flag=True,
+                help="Allow disabling or deleting many objects.",
+            ),
+            click.option(
+                "--backtest-days",
+                type=click.IntRange(0, 365),
+                default=14,
+                show_default=True,
+                help="Replay this many days of certificate requests against changed policies "
+                "(0: off).",
+            ),
+            click.option("--no-color", is_flag=True, help="No colour, even on a terminal."),
+            api_options,
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.command("plan")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option(
@@ -39,19 +71,7 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
     "--details-url", metavar="URL", help="Where the full plan is (markdown: when cut to fit)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
-@click.option(
-    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these objects."
-)
-@click.option("--allow-mass-change", is_flag=True, help="Allow disabling or deleting many objects.")
-@click.option(
-    "--backtest-days",
-    type=click.IntRange(0, 365),
-    default=14,
-    show_default=True,
-    help="Replay this many days of certificate requests against changed policies (0: off).",
-)
-@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
-@api_options
+@planning_options
 def plan_command(
     path: str,
     out_file: str | None,
