@@ -604,3 +604,13 @@ def test_durations_past_ten_years_are_refused_where_they_are_written(tmp_path: P
         f"{root}/certgov.yaml:5:26: rollout.promote_after: must be at most 3650 days (3650d)",
         f"{root}/p.yaml:11:30: rules[0].rollout.promote_after: must be at most 3650 days (3650d)",
     ]
+
+
+def test_a_secret_path_the_stores_refuse_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    doc = ACCOUNT.replace("path: clm/ci", "path: ../../etc/passwd")
+    root = write_repo(tmp_path, {"a.yaml": doc})
+    assert _problems(root) == [
+        f"{root}/a.yaml:8:30: secret.path: secret path '../../etc/passwd' is not allowed: use"
+        " relative segments of letters, digits, '.', '_' and '-' separated by '/', none starting"
+        " with '.' (at most 256 characters)"
+    ]

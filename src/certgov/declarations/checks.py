@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from certgov.apply.stores.base import validate_secret_path
 from certgov.declarations.durations import length_problem
 from certgov.declarations.sources import SourceTree
 from certgov.declarations.yamlpos import Document
-from certgov.errors import Position
+from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
 from certgov.state import POLICY, SERVICE_ACCOUNT, normalise_timestamp
@@ -133,6 +134,12 @@ def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
     secret = doc.get("secret")
     if isinstance(secret, dict):
         _check_duration(out, item, "secret.rotate_after", secret.get("rotate_after"))
+        if item.ok("secret.path"):
+            # The stores' own rule, so that validate refuses exactly what plan and apply would.
+            try:
+                validate_secret_path(secret["path"])
+            except SecretStoreError as exc:
+                _report(out, item, "secret.path", exc.message)
     known = sorted(stores)
     if secret and item.ok("secret.store") and secret["store"] not in known:
         declared = (
