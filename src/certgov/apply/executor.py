@@ -3,7 +3,8 @@
 Before any write it re-reads the live objects and refuses a stale plan (an object the plan
 touches has changed since). Writes carry `If-Match` (the etag re-read now, once the object's
 content is confirmed unchanged) and creates an `Idempotency-Key` derived from the plan's
-fingerprint and the address, so a retried create is replayed rather than duplicated. Phases run
+fingerprint, the address and the run, so a retried create is replayed rather than duplicated.
+Objects that an interrupted or concurrent run created are adopted, not duplicated. Phases run
 in the planner's dependency order; the objects of one phase run in parallel.
 """
 

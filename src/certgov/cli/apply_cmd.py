@@ -100,7 +100,7 @@ def apply_command(
     parallelism: int,
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
-    from certgov.apply.executor import ApplyFailedError, Executor, check_fresh
+    from certgov.apply.executor import ApplyFailedError, ApplyResult, Executor, check_fresh
     from certgov.client.live import read_live_state
     from certgov.declarations import load
     from certgov.workflow import make_plan, open_stores
@@ -150,17 +150,7 @@ def apply_command(
         check_expected(document, expect_fingerprint, expect_plan)
         if not document["changes"]:
             if fmt == "json":
-                click.echo(
-                    dumps(
-                        {
-                            "format_version": "1",
-                            "plan_fingerprint": document["fingerprint"],
-                            "summary": {},
-                            "results": [],
-                        }
-                    ),
-                    nl=False,
-                )
+                click.echo(dumps(ApplyResult(document["fingerprint"], ()).to_json()), nl=False)
             else:
                 click.echo("Nothing to apply.")
             return
