@@ -41,6 +41,32 @@ def test_malformed_json_is_a_validation_error(hs: Harness) -> None:
     )
 
 
+def test_a_body_that_is_not_utf8_is_a_validation_error(hs: Harness) -> None:
+    response = hs.client().post(
+        LOGIN, content=b'{"uuid": "\xff"}', headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == envelope(
+        422,
+        "VALIDATION_ERROR",
+        "the request is invalid",
+        [{"field": "body", "message": "malformed JSON at byte 10: the body is not UTF-8 text"}],
+    )
+
+
+def test_a_body_nested_past_the_decoder_is_a_validation_error(hs: Harness) -> None:
+    response = hs.client().post(
+        LOGIN,
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()) == envelope(
+        422,
+        "VALIDATION_ERROR",
+        "the request is invalid",
+        [{"field": "body", "message": "malformed JSON: nested too deeply to be read"}],
+    )
+
+
 def test_a_json_array_body_is_a_validation_error(hs: Harness) -> None:
     response = hs.client().post(LOGIN, json=["a"])
     assert response.status_code == 422

@@ -49,6 +49,14 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _undecodable(cause: BaseException) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return f"malformed JSON at byte {cause.start}: the body is not UTF-8 text"
+    if isinstance(cause, RecursionError):
+        return "malformed JSON: nested too deeply to be read"
+    return "malformed JSON: the body cannot be decoded"
+
+
 def _problem_response(problem: ApiProblem) -> JSONResponse:
     return JSONResponse(problem.body(), problem.status, problem.headers)
 
@@ -77,6 +85,13 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI answers 400 for a JSON body its decoder fails on other than by a syntax
+            # error (bytes that are not UTF-8, nesting past the stack); the contract says 422.
+            details = [{"field": "body", "message": _undecodable(exc.__cause__)}]
+            return _problem_response(
+                ApiProblem(422, "VALIDATION_ERROR", "the request is invalid", details)
+            )
         code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
         problem = ApiProblem(exc.status_code, code, str(exc.detail), [], exc.headers)
         return _problem_response(problem)
