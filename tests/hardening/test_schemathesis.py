@@ -91,11 +91,7 @@ def test_no_server_error_and_no_schema_violation(
     bearer = login(http, live) if case.path.endswith("/auth/revoke") else token
     record("schemathesis examples", 1)
     response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {bearer}"})
-    if (
-        is_known_body_bug(response.status_code, response.text)
-        or is_known_id_bug(case.path_parameters or {}, response.status_code)
-        or is_known_rule_bug(case.body, response.status_code)
-    ):
+    if is_known_rule_bug(case.body, response.status_code):
         return  # the xfail tests below name these bugs
     case.validate_response(response, checks=CHECKS)
 
@@ -108,19 +104,8 @@ CHECKS = [
     checks.response_headers_conformance,
 ]
 SQLITE_MAX = 2**63 - 1
-ID_BUG = (
-    "bug: server/routes/policies.py declares `policy_id: int` unbounded; an id past 2**63-1 "
-    "on GET/PUT/DELETE /service/policies/{id} (and /enable, /disable) reaches SQLite, which "
-    "raises OverflowError: 500 INTERNAL_ERROR instead of 404 NOT_FOUND"
-)
 
 
-def is_known_id_bug(parameters: dict[str, Any], status: int) -> bool:
-    policy_id = parameters.get("policy_id")
-    return status == 500 and isinstance(policy_id, int) and policy_id > SQLITE_MAX
-
-
-@pytest.mark.xfail(strict=True, reason=ID_BUG)
 @pytest.mark.parametrize("suffix", ["", "/enable", "/disable"])
 def test_a_policy_id_past_64_bits_is_not_found(http: httpx.Client, token: str, suffix: str) -> None:
     method = "POST" if suffix else "GET"
@@ -132,19 +117,6 @@ def test_a_policy_id_past_64_bits_is_not_found(http: httpx.Client, token: str, s
     assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
 
 
-BODY_BUG = (
-    "bug: a JSON body that is not UTF-8 answers 400 HTTP_400 'There was an error parsing the "
-    "body' (FastAPI's HTTPException, mapped by server/errors.py on_http) instead of the "
-    "contract's 422 VALIDATION_ERROR for malformed JSON (clm-api.md section 1); 400 is not in "
-    "the documented responses either"
-)
-
-
-def is_known_body_bug(status: int, text: str) -> bool:
-    return status == 400 and '"code":"HTTP_400"' in text
-
-
-@pytest.mark.xfail(strict=True, reason=BODY_BUG)
 def test_a_body_that_is_not_utf8_is_a_validation_error(http: httpx.Client) -> None:
     answer = http.post(
         "/api/v1/service-account/auth",

@@ -124,6 +124,37 @@ def test_enable_disable_and_delete(writer: httpx.Client) -> None:
     assert writer.get(f"{POLICIES}/1").status_code == 404
 
 
+@pytest.mark.parametrize("policy_id", [0, -1, 2**31, 2**63, 10**30])
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [("GET", ""), ("PUT", ""), ("DELETE", ""), ("POST", "/enable"), ("POST", "/disable")],
+)
+def test_an_id_no_policy_can_have_is_not_found(
+    writer: httpx.Client, method: str, suffix: str, policy_id: int
+) -> None:
+    body = BODY if method == "PUT" else None
+    response = writer.request(method, f"{POLICIES}/{policy_id}{suffix}", json=body)
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "success": False,
+            "error": {
+                "code": "NOT_FOUND",
+                "message": f"no policy with id {policy_id}",
+                "details": [],
+            },
+        },
+    )
+
+
+def test_validate_with_a_policy_id_past_64_bits_is_not_found(writer: httpx.Client) -> None:
+    response = writer.post(f"{POLICIES}/validate", json={"request": REQUEST, "policy_id": 2**63})
+    assert (response.status_code, response.json()["error"]) == (
+        404,
+        {"code": "NOT_FOUND", "message": f"no policy with id {2**63}", "details": []},
+    )
+
+
 def test_stale_if_match_answers_412_with_the_current_policy(writer: httpx.Client) -> None:
     writer.post(POLICIES, json=BODY)
     writer.post(f"{POLICIES}/1/enable")

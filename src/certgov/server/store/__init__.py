@@ -42,6 +42,9 @@ __all__ = ["AuditFilter", "Store", "Tx"]
 
 SECRET_KEY_NAME = "client_secret_hmac"  # noqa: S105 (the name of a key, not a key)
 
+MAX_ID = 2**31 - 1
+"""The largest id an `Integer` id column holds on every backend (PostgreSQL's `integer`)."""
+
 
 @dataclass(frozen=True)
 class AuditFilter:
@@ -356,6 +359,10 @@ class Tx:
     # -- policies ------------------------------------------------------------------------------
 
     def get_policy(self, policy_id: int) -> dict[str, Any] | None:
+        if not 1 <= policy_id <= MAX_ID:
+            # No such row can exist, and the driver would refuse the number (OverflowError on
+            # SQLite past 64 bits, an out-of-range error on PostgreSQL past 32).
+            return None
         row = self.conn.execute(
             select(t.policies).where(t.policies.c.id == policy_id)
         ).one_or_none()
