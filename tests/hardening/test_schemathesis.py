@@ -91,8 +91,6 @@ def test_no_server_error_and_no_schema_violation(
     bearer = login(http, live) if case.path.endswith("/auth/revoke") else token
     record("schemathesis examples", 1)
     response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {bearer}"})
-    if is_known_rule_bug(case.body, response.status_code):
-        return  # the xfail tests below name these bugs
     case.validate_response(response, checks=CHECKS)
 
 
@@ -150,30 +148,6 @@ def test_no_operation_works_without_a_token(http: httpx.Client, method: str, pat
     assert (answer.status_code, answer.json()["error"]["code"]) == (401, "INVALID_SESSION")
 
 
-RULE_BUG = (
-    "bug: rules/validation.py _rule_problems tests `action not in BY_ACTION` before checking "
-    "that the action is a string; a rule whose action is an object or a list raises TypeError "
-    "(unhashable), so POST /service/policies, PUT and POST /service/policies/validate answer "
-    "500 INTERNAL_ERROR instead of 422 VALIDATION_ERROR naming rules[0].action"
-)
-
-
-def _rules(body: Any) -> list[Any]:
-    if not isinstance(body, dict):
-        return []
-    policy = body.get("policy") if isinstance(body.get("policy"), dict) else body
-    rules = policy.get("rules")
-    return rules if isinstance(rules, list) else []
-
-
-def is_known_rule_bug(body: Any, status: int) -> bool:
-    return status == 500 and any(
-        isinstance(rule, dict) and isinstance(rule.get("action"), dict | list)
-        for rule in _rules(body)
-    )
-
-
-@pytest.mark.xfail(strict=True, reason=RULE_BUG)
 def test_a_rule_action_that_is_an_object_is_a_validation_error(
     http: httpx.Client, token: str
 ) -> None:

@@ -541,3 +541,40 @@ def test_openssl_p384_csr_with_ca_flag_email_and_uri_sans() -> None:
         ),
         [],
     )
+
+
+def test_objects_and_lists_where_enumerated_strings_belong_are_problems() -> None:
+    # Each of these is looked up among fixed choices: none may be hashed before its type is known.
+    body = {
+        **CONTRACT_EXAMPLE,
+        "action": {},
+        "key": {"algorithm": [], "size": 3072},
+        "digest": {},
+        "purpose": [],
+        "key_usage": [{}],
+        "sans": {"dns": [{}], "ip": [[]]},
+        "subject": {"country": {}},
+    }
+    assert parse_request(body) == (
+        None,
+        [
+            ("request.action", "must be one of certificate.generate, certificate.renew, not {}"),
+            ("request.sans.dns[0]", "must be a string, not an object"),
+            ("request.sans.ip[0]", "must be a string, not a list"),
+            ("request.key.algorithm", "must be one of rsa, ecdsa, not []"),
+            (
+                "request.digest",
+                "must be one of md5, sha1, sha224, sha256, sha384, sha512, not {}",
+            ),
+            ("request.subject.country", "must be a string, not an object"),
+            (
+                "request.key_usage[0]",
+                "must be one of digitalSignature, keyEncipherment, nonRepudiation,"
+                " dataEncipherment, keyAgreement, keyCertSign, cRLSign, not {}",
+            ),
+            (
+                "request.purpose",
+                "must be one of server, client, code_signing, email or null, not []",
+            ),
+        ],
+    )

@@ -434,3 +434,35 @@ def test_state_normalise_values_is_the_same_function() -> None:
     from certgov.state import normalise_values
 
     assert normalise_values is normalise_policy_values
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"), [({}, "an object"), ([], "a list"), (5, "a number"), (None, "null")]
+)
+def test_a_rule_action_that_is_not_a_string_is_a_problem(action: Any, kind: str) -> None:
+    body = _policy(rules=[{"action": action, "fail": "hard"}])
+    assert policy_problems(body) == [("rules[0].action", f"must be a string, not {kind}")]
+
+
+def test_objects_and_lists_where_enumerated_strings_belong_are_problems() -> None:
+    # Each of these is looked up among fixed choices: none may be hashed before its type is known.
+    body = _policy(
+        matching_criteria={"action": {}, "domains": ["example.com"]},
+        rules=[
+            {"action": "enforce_algorithm", "fail": [], "values": {"algorithm": {}}},
+            {"action": "enforce_key_usage", "fail": "hard", "values": {"key_usage": [[]]}},
+        ],
+    )
+    assert policy_problems(body) == [
+        (
+            "matching_criteria.action",
+            "must be one of certificate.generate, certificate.renew, not {}",
+        ),
+        ("rules[0].fail", "must be hard or soft, not []"),
+        ("rules[0].values.algorithm", "must be a string, not an object"),
+        (
+            "rules[1].values.key_usage[0]",
+            "must be one of digitalSignature, keyEncipherment, nonRepudiation, dataEncipherment,"
+            " keyAgreement, keyCertSign, cRLSign, not []",
+        ),
+    ]

@@ -208,6 +208,32 @@ def test_every_problem_is_reported_at_once_with_its_path(writer: httpx.Client) -
     ]
 
 
+@pytest.mark.parametrize("action", [{}, []], ids=["object", "list"])
+@pytest.mark.parametrize("call", ["create", "replace", "validate"])
+def test_a_rule_action_that_is_not_a_string_is_a_validation_error(
+    writer: httpx.Client, call: str, action: Any
+) -> None:
+    odd = {**BODY, "rules": [{"action": action, "fail": "hard"}]}
+    field = "rules[0].action"
+    if call == "create":
+        response = writer.post(POLICIES, json=odd)
+    elif call == "replace":
+        writer.post(POLICIES, json=BODY)
+        response = writer.put(f"{POLICIES}/1", json=odd)
+    else:
+        response = writer.post(f"{POLICIES}/validate", json={"request": REQUEST, "policy": odd})
+        field = "policy." + field
+    kind = "an object" if action == {} else "a list"
+    assert (response.status_code, response.json()["error"]) == (
+        422,
+        {
+            "code": "VALIDATION_ERROR",
+            "message": "the request is invalid",
+            "details": [{"field": field, "message": f"must be a string, not {kind}"}],
+        },
+    )
+
+
 def test_malformed_policy_json_is_a_validation_error(writer: httpx.Client) -> None:
     response = writer.post(POLICIES, content=b"{", headers={"Content-Type": "application/json"})
     assert response.json()["error"]["details"] == [

@@ -228,6 +228,9 @@ def _rule_problems(rule: Any, path: str) -> Problems:
     action = rule.get("action")
     if "action" not in rule:
         problems.append((f"{path}.action", "is required"))
+    elif not isinstance(action, str):
+        # Checked before the lookup: an object or a list is no dict key (TypeError).
+        problems.append((f"{path}.action", f"must be a string, not {type_name(action)}"))
     elif action not in BY_ACTION:
         problems.append((f"{path}.action", f"unknown rule action {action!r}"))
     else:
