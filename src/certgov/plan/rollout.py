@@ -53,6 +53,10 @@ class RolloutDecision:
         }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _live_rule(live: Resource | None, action: str) -> Mapping[str, Any] | None:
     if live is None:
         return None
@@ -118,7 +122,8 @@ def _decide_soft(
             policy,
             action,
             BLOCKED,
-            f"{fact.warnings} warnings, at most {max_warnings} allowed: fix the requesters first",
+            f"{_count(fact.warnings, 'warning')}, at most {max_warnings} allowed: "
+            "fix the requesters first",
             offenders=fact.offenders,
             **common,
         )
@@ -127,7 +132,8 @@ def _decide_soft(
             policy,
             action,
             PROMOTE,
-            f"soft for {days} days, {fact.requests} requests, {fact.warnings} warnings",
+            f"soft for {_count(days, 'day')}, {_count(fact.requests, 'request')}, "
+            f"{_count(fact.warnings, 'warning')}",
             **common,
         )
     return RolloutDecision(
@@ -135,7 +141,7 @@ def _decide_soft(
         action,
         HOLD,
         f"{min(days, need_days)} of {need_days} days, {fact.requests} of {min_requests} "
-        f"requests, {fact.warnings} warnings",
+        f"requests, {_count(fact.warnings, 'warning')}",
         **common,
     )
 

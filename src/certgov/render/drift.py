@@ -13,6 +13,12 @@ def _diff_text(entry: Mapping[str, Any]) -> str:
     return f"{entry['path']}: {before} → {after}"
 
 
+def _live_vs_declared(entry: Mapping[str, Any]) -> str:
+    live = json.dumps(entry["before"], ensure_ascii=False)
+    declared = json.dumps(entry["after"], ensure_ascii=False)
+    return f"{entry['path']}: live {live}, declared {declared}"
+
+
 def _who(event: Mapping[str, Any] | None) -> str:
     if not event:
         return "no audit event found"
@@ -35,7 +41,7 @@ def render_text(report: Mapping[str, Any]) -> str:
     )
     for item in report["out_of_band"]:
         lines.append(f"  {item['action']} {item['address']} ({_who(item['last_event'])})")
-        lines += [f"      {_diff_text(d)}" for d in item["diff"]]
+        lines += [f"      {_live_vs_declared(d)}" for d in item["diff"]]
     lines.append(f"hygiene: {len(report['hygiene']) or 'none'}")
     for f in report["hygiene"]:
         lines.append(f"  {f['level']} {f['check']} {f['subject']}: {f['message']}")
@@ -60,7 +66,7 @@ def render_markdown(report: Mapping[str, Any], *, marker: str | None = None) -> 
         out.append("#### Out of band: changed on the platform, not in git\n\n")
         out.append("| object | change | who and when |\n|---|---|---|\n")
         for item in report["out_of_band"]:
-            diff = "<br>".join(f"`{_diff_text(d)}`" for d in item["diff"]) or item["action"]
+            diff = "<br>".join(f"`{_live_vs_declared(d)}`" for d in item["diff"]) or item["action"]
             out.append(f"| `{item['address']}` | {diff} | {_who(item['last_event'])} |\n")
         out.append("\n")
     if report["hygiene"]:
