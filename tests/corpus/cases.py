@@ -465,6 +465,18 @@ CASES: tuple[Case, ...] = (
     ),
     # -- Unicode in names and domains ---------------------------------------------------------
     Case(
+        "unicode-newline-name",
+        "a newline inside an account name",
+        "unicode",
+        {A: account(name='"ci\\nadmin"')},
+    ),
+    Case(
+        "unicode-bidi-override-name",
+        "a RIGHT-TO-LEFT OVERRIDE (U+202E) inside a policy name",
+        "unicode",
+        {P: policy(name="web\u202etxt.exe")},
+    ),
+    Case(
         "unicode-confusable-domain",
         "a Cyrillic ie (U+0435) in a domain pattern",
         "unicode",

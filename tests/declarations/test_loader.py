@@ -614,3 +614,19 @@ def test_a_secret_path_the_stores_refuse_is_refused_where_it_is_written(tmp_path
         " relative segments of letters, digits, '.', '_' and '-' separated by '/', none starting"
         " with '.' (at most 256 characters)"
     ]
+
+
+def test_names_with_control_or_bidi_characters_are_refused_where_they_are_written(
+    tmp_path: Path,
+) -> None:
+    account = ACCOUNT.replace("name: ci", 'name: "ci\\nadmin"').replace(
+        "previous_names: [old-ci]", 'previous_names: ["old\\u202eic"]'
+    )
+    policy = POLICY_DOC.replace("name: Prod", 'name: "Prod\\u2066"')
+    root = write_repo(tmp_path, {"a.yaml": account, "p.yaml": policy, "csr/a.pem": CSR})
+    assert _problems(root) == [
+        f"{root}/a.yaml:3:7: name: must not hold the control character U+000A",
+        f"{root}/a.yaml:9:18: previous_names[0]: must not hold the bidirectional control"
+        " character U+202E",
+        f"{root}/p.yaml:3:7: name: must not hold the bidirectional control character U+2066",
+    ]

@@ -466,3 +466,14 @@ def test_objects_and_lists_where_enumerated_strings_belong_are_problems() -> Non
             " keyAgreement, keyCertSign, cRLSign, not []",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("web\nhacked", "must not hold the control character U+000A"),
+        ("web\u202etxt.exe", "must not hold the bidirectional control character U+202E"),
+    ],
+)
+def test_a_policy_name_with_a_control_character_is_a_problem(name: str, problem: str) -> None:
+    assert policy_problems(_policy(name=name)) == [("name", problem)]

@@ -305,6 +305,14 @@ LONG = "x" * 201
                 ("scopes", "Input should be a valid list"),
             ],
         ),
+        (
+            {"name": "ci\nadmin", "scopes": ["read"]},
+            [("name", "must not hold the control character U+000A")],
+        ),
+        (
+            {"name": "ci\u202enimda", "scopes": ["read"]},
+            [("name", "must not hold the bidirectional control character U+202E")],
+        ),
     ],
     ids=[
         "no-name",
@@ -322,6 +330,8 @@ LONG = "x" * 201
         "past-expiry",
         "naive-expiry",
         "two-problems",
+        "newline-in-name",
+        "bidi-override-in-name",
     ],
 )
 def test_invalid_bodies_name_every_field(

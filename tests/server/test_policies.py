@@ -234,6 +234,28 @@ def test_a_rule_action_that_is_not_a_string_is_a_validation_error(
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("web\nhacked", "must not hold the control character U+000A"),
+        ("web\u202etxt.exe", "must not hold the bidirectional control character U+202E"),
+    ],
+    ids=["newline", "bidi-override"],
+)
+def test_a_policy_name_with_a_control_character_is_a_validation_error(
+    writer: httpx.Client, name: str, message: str
+) -> None:
+    response = writer.post(POLICIES, json={**BODY, "name": name})
+    assert (response.status_code, response.json()["error"]) == (
+        422,
+        {
+            "code": "VALIDATION_ERROR",
+            "message": "the request is invalid",
+            "details": [{"field": "name", "message": message}],
+        },
+    )
+
+
 def test_malformed_policy_json_is_a_validation_error(writer: httpx.Client) -> None:
     response = writer.post(POLICIES, content=b"{", headers={"Content-Type": "application/json"})
     assert response.json()["error"]["details"] == [

@@ -19,6 +19,7 @@ from certgov.declarations.yamlpos import Document
 from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
+from certgov.rules.names import name_character_problem
 from certgov.state import POLICY, SERVICE_ACCOUNT, normalise_timestamp
 
 CSR_MARKERS = ("-----BEGIN CERTIFICATE REQUEST-----", "-----BEGIN NEW CERTIFICATE REQUEST-----")
@@ -107,6 +108,20 @@ def _where(out: Reporter, item: Declared, path: str) -> str:
     return str(Position(out.display(item.file), line, col))
 
 
+def _check_name_characters(out: Reporter, item: Declared) -> None:
+    """The object's name and previous names hold no control or bidirectional character."""
+    doc = item.doc
+    named = [("name", doc.get("name"))] if item.ok("name") else []
+    named += [
+        (f"previous_names[{i}]", old)
+        for i, old in item.items("previous_names", doc.get("previous_names"))
+    ]
+    for path, name in named:
+        problem = name_character_problem(name) if isinstance(name, str) else None
+        if problem is not None:
+            _report(out, item, path, problem)
+
+
 # -- the config --------------------------------------------------------------------------------
 
 
@@ -121,6 +136,7 @@ def check_config(out: Reporter, item: Declared) -> None:
 
 def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
     doc = item.doc
+    _check_name_characters(out, item)
     for i, entry in item.items("ip_allowlist", doc.get("ip_allowlist")):
         try:
             ipaddress.ip_network(entry, strict=True)
@@ -212,6 +228,7 @@ def _check_rules(out: Reporter, item: Declared) -> set[str]:
 
 
 def check_policy(out: Reporter, item: Declared) -> None:
+    _check_name_characters(out, item)
     criteria = item.doc.get("matching_criteria")
     domains = criteria.get("domains") if isinstance(criteria, dict) else None
     for i, pattern in item.items("matching_criteria.domains", domains):

@@ -16,6 +16,7 @@ import pycountry
 
 from certgov.rules.catalogue import BY_ACTION, CATALOGUE, FAIL_MODES, POLICY_ACTIONS, ValueSpec
 from certgov.rules.domains import name_problems, pattern_problems
+from certgov.rules.names import name_character_problem
 
 Problems = list[tuple[str, str]]
 
@@ -130,7 +131,8 @@ def _name_problems(body: Mapping[str, Any]) -> Problems:
         return [("name", "must not be empty")]
     if len(name) > NAME_MAX:
         return [("name", f"must be at most {NAME_MAX} characters, not {len(name)}")]
-    return []
+    problem = name_character_problem(name)
+    return [("name", problem)] if problem else []
 
 
 def _description_problems(body: Mapping[str, Any]) -> Problems:

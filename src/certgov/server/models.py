@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from certgov.rules.names import name_character_problem
+
 Scope = Literal["read", "write", "admin"]
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -27,6 +29,16 @@ def _allowlist_entry(value: str) -> str:
 
 
 AllowlistEntry = Annotated[str, Field(max_length=64), AfterValidator(_allowlist_entry)]
+
+
+def _name(value: str) -> str:
+    problem = name_character_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_name)]
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -115,7 +127,7 @@ class VerifyOut(Ok):
 
 
 class AccountIn(Strict):
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: Name
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     scopes: list[Scope] = Field(min_length=1)
     ip_allowlist: list[AllowlistEntry] = Field(default_factory=list, max_length=100)
@@ -235,7 +247,7 @@ class PolicyRule(BaseModel):
 
 
 class PolicyIn(Strict):
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: Name
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     is_enabled: bool = False
     matching_criteria: MatchingCriteria
