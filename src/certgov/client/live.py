@@ -1,7 +1,7 @@
 """The live State, read through the list endpoints only (never one GET per object).
 
 Specs go through the same normalisers as the declarations (certgov.state), so that desired and
-live compare like with like; what is not compared (id, etag, timestamps, the raw object) goes to
+live compare like with like; what is not compared (id, etag, timestamps) goes to
 `meta`.
 """
 
@@ -36,7 +36,6 @@ def live_resource(kind: str, obj: Mapping[str, Any]) -> Resource:
     _, id_field, spec_of = _SOURCES[kind]
     meta: dict[str, Any] = {"id": obj.get(id_field), "etag": obj.get("etag")}
     meta.update({name: obj.get(name) for name in _META_FIELDS})
-    meta["raw"] = dict(obj)
     return Resource(kind=kind, name=str(obj["name"]), spec=spec_of(obj), meta=meta)
 
 

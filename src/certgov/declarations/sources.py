@@ -46,6 +46,11 @@ class DirectoryTree:
     def _inside(self, path: Path) -> bool:
         return path.resolve().is_relative_to(self.root.resolve())
 
+    def _walked_inside(self, path: Path) -> bool:
+        # os.walk does not follow links to folders, so of a walked file only the file itself
+        # can be a link: resolving every file of a large repo is what this spares.
+        return not path.is_symlink() or self._inside(path)
+
     def files(self) -> list[str]:
         out: list[str] = []
         for folder, dirs, names in os.walk(self.root):
@@ -55,7 +60,7 @@ class DirectoryTree:
             out.extend(
                 (base / name).relative_to(self.root).as_posix()
                 for name in names
-                if not name.startswith(".") and self._inside(base / name)
+                if not name.startswith(".") and self._walked_inside(base / name)
             )
         return sorted(out)
 

@@ -151,7 +151,6 @@ def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Chan
     common: dict[str, Any] = {
         "kind": desired.kind,
         "name": desired.name,
-        "observed": _observed(live),
         "source": _source(desired),
     }
     renamed = desired.name != live.name
@@ -191,7 +190,12 @@ def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Chan
                     **common,
                 )
             )
-    return changes
+    if not changes:
+        return changes
+    # What plan saw of the object, digest included, only where something will change: most
+    # objects of a large tenant are unchanged.
+    observed = _observed(live)
+    return [replace(c, observed=observed) for c in changes]
 
 
 def _with_spec(resource: Resource, spec: Mapping[str, Any]) -> Resource:

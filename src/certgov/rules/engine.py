@@ -60,6 +60,12 @@ class PolicyInput:
         problems = policy_problems(obj)
         if problems:
             raise InvalidPolicyError(problems)
+        return cls.from_stored(obj)
+
+    @classmethod
+    def from_stored(cls, obj: Mapping[str, Any]) -> PolicyInput:
+        """From a policy that was validated when it was stored: no second validation, which
+        would otherwise dominate every dry run over many enabled policies."""
         criteria = obj["matching_criteria"]
         return cls(
             id=obj.get("id"),

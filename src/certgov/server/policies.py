@@ -81,7 +81,7 @@ def spec(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_input(policy: dict[str, Any]) -> PolicyInput:
-    return PolicyInput.from_json(public(policy))
+    return PolicyInput.from_stored(public(policy))
 
 
 def target(policy: dict[str, Any]) -> Target:

@@ -30,6 +30,7 @@ class FileStore:
     def __init__(self, name: str, folder: Path) -> None:
         self.name = name
         self.folder = folder
+        self._root: Path | None = None  # the folder resolved, once it exists
 
     def _error(self, message: str, *, retryable: bool = True) -> SecretStoreError:
         return SecretStoreError(f"file store {self.name!r}: {message}", retryable=retryable)
@@ -42,8 +43,9 @@ class FileStore:
             raise self._error(exc.message, retryable=False) from None
         target = self.folder / f"{path}.json"
         # Symlinks inside the folder could still lead out of it: compare resolved paths.
-        root = self.folder.resolve()
-        if not target.resolve().is_relative_to(root):
+        if self._root is None:
+            self._root = self.folder.resolve()
+        if not target.resolve().is_relative_to(self._root):
             raise self._error(
                 f"secret path {path!r} leads outside {str(self.folder)!r} through a symlink",
                 retryable=False,
