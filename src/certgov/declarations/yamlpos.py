@@ -113,7 +113,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 class _Builder:
     """Turns one composed node graph into Python values, recording positions and problems."""
 
-    def __init__(self, loader: _Loader) -> None:
+    def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.problems: list[YamlProblem] = []
         self.positions: dict[str, tuple[int, int]] = {}
@@ -234,11 +234,57 @@ def _graph_problem(root: yaml.Node) -> str | None:
     return None
 
 
-def _document_nodes(loader: _Loader) -> Iterator[yaml.Node]:
+def _document_nodes(loader: Any) -> Iterator[yaml.Node]:
     while loader.check_node():
         node = loader.get_node()
         if node is not None:
             yield node
+
+
+_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def _fast_loader(text: str) -> Any:
+    """A loader on libyaml's C parser when the text parses cleanly within MAX_DEPTH, else None.
+
+    libyaml composes several times faster than PyYAML's Python parser, but it composes
+    recursively in C: the depth is checked first on its flat event stream, and any text that
+    does not parse is left to the Python loader, whose errors are the ones reported.
+    """
+    if _CSafeLoader is None:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return None
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return _CSafeLoader(text)
+
+
+def _read(loader: Any) -> tuple[list[Document], list[YamlProblem]]:
+    documents: list[Document] = []
+    problems: list[YamlProblem] = []
+    for node in _document_nodes(loader):
+        line, col = _mark(node)
+        unsafe = _graph_problem(node)
+        if unsafe is not None:
+            problems.append(YamlProblem(line, col, "", unsafe))
+            continue
+        builder = _Builder(loader)
+        value = builder.build(node, "")
+        if builder.problems:
+            problems.extend(builder.problems)
+            continue
+        if value is None:
+            continue  # an empty document, e.g. after a trailing `---`
+        documents.append(Document(value, line, col, builder.positions, builder.key_positions))
+    return documents, problems
 
 
 def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
@@ -247,26 +293,20 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     A syntax error stops the file (nothing after it can be trusted); other problems are
     collected per document and that document is left out.
     """
-    documents: list[Document] = []
+    fast = _fast_loader(text)
+    if fast is not None:
+        try:
+            return _read(fast)
+        except yaml.YAMLError:
+            pass  # the Python loader reads it again and words the error
+        finally:
+            fast.dispose()
     problems: list[YamlProblem] = []
     loader: _Loader | None = None
     try:
         # Building the loader reads the whole text: a control character fails it right here.
         loader = _Loader(text)
-        for node in _document_nodes(loader):
-            line, col = _mark(node)
-            unsafe = _graph_problem(node)
-            if unsafe is not None:
-                problems.append(YamlProblem(line, col, "", unsafe))
-                continue
-            builder = _Builder(loader)
-            value = builder.build(node, "")
-            if builder.problems:
-                problems.extend(builder.problems)
-                continue
-            if value is None:
-                continue  # an empty document, e.g. after a trailing `---`
-            documents.append(Document(value, line, col, builder.positions, builder.key_positions))
+        return _read(loader)
     except yaml.reader.ReaderError as exc:
         line, col = _offset_position(text, exc.position)
         problems.append(
@@ -286,7 +326,7 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     finally:
         if loader is not None:
             loader.dispose()
-    return documents, problems
+    return [], problems
 
 
 def _offset_position(text: str, offset: int) -> tuple[int, int]:
