@@ -8,6 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+# What `--slow` raises: example counts of the property, fuzzing and stateful tests.
+SLOW_COUNTS = {
+    "CERTGOV_FUZZ_EXAMPLES": "200",
+    "CERTGOV_STATEFUL_EXAMPLES": "100",
+    "CERTGOV_ROUNDTRIP_EXAMPLES": "200",
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -16,6 +23,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the expected outputs of golden tests instead of comparing them",
     )
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        default=False,
+        help="run the property, fuzzing and stateful tests with many more examples",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before collection, so that test modules read the larger counts when they are imported.
+    if config.getoption("--slow"):
+        for name, value in SLOW_COUNTS.items():
+            os.environ.setdefault(name, value)
 
 
 @pytest.fixture
