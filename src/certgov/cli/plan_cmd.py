@@ -112,8 +112,9 @@ def plan_command(
     if fmt == "json":
         jsonplan.render(run.document, out)
     elif fmt == "markdown":
-        marker = f"<!-- certgov:plan:{path} -->"
-        markdown.render(run.document, out, marker=marker, details_url=details_url)
+        from certgov.gitops.markers import plan_marker
+
+        markdown.render(run.document, out, marker=plan_marker(path), details_url=details_url)
     else:
         text.render(run.document, out, color=use_color(out, no_color))
     if run.failed_tests:
