@@ -115,3 +115,14 @@ def test_a_partial_failure_lists_what_failed_and_the_next_plan_shows_it(
         "  # ServiceAccount/acct-000 will have its secret rotated",
         "  # (the store local has no record at accounts/acct-000)",
     ]
+
+
+def test_plan_markdown_carries_the_comment_marker(live_sqlite: LiveServer, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path / "repo", 1, 0)
+    result = live_sqlite.cli("plan", f"{repo}/", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        f"<!-- certgov:plan:{repo} -->",
+        "### certgov plan",
+        "",
+    ]
