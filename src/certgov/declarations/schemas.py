@@ -8,13 +8,14 @@ an editable install they are read from the repository's `schemas/` folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -56,6 +57,71 @@ def _validator() -> Draft202012Validator:
         for name, body in schemas.items()
     )
     return Draft202012Validator(schemas[ENTRY_SCHEMA], registry=registry)
+
+
+# fastjsonschema resolves the references between the files as URLs under this base, answered
+# from the loaded files by a handler (never from the network).
+_FAST_BASE = "https://certgov.invalid/schemas/"
+
+
+@cache
+def _fast_check() -> Callable[[Any], Any]:
+    """The same schemas compiled to Python by fastjsonschema: about 10x faster than jsonschema,
+    which matters at thousands of documents. It only says yes or no; the messages come from
+    jsonschema, which checks every document this one refuses (tests hold the two to the same
+    verdicts)."""
+    schemas = {name: _as_draft7(body) for name, body in load_schemas().items()}
+    entry = {**schemas[ENTRY_SCHEMA], "$id": _FAST_BASE + ENTRY_SCHEMA}
+    return fastjsonschema.compile(
+        entry,
+        handlers={"https": lambda uri: schemas[uri.removeprefix(_FAST_BASE)]},
+        use_default=False,
+        use_formats=False,
+    )
+
+
+# Keywords of drafts 2019-09 and 2020-12 that fastjsonschema (drafts 4 to 7) does not know; it
+# would skip them silently. `dependentSchemas` has a draft-7 spelling; the rest must not appear.
+_NEWER_KEYWORDS = frozenset(
+    {
+        "dependentRequired",
+        "prefixItems",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$anchor",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$recursiveRef",
+        "minContains",
+        "maxContains",
+    }
+)
+
+
+def _as_draft7(node: Any) -> Any:
+    """The schema in draft-7 words, for fastjsonschema; ValueError on what draft 7 cannot say."""
+    if isinstance(node, list):
+        return [_as_draft7(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    unknown = _NEWER_KEYWORDS.intersection(node)
+    if unknown or isinstance(node.get("items"), list):
+        raise ValueError(f"the quick schema check cannot translate {sorted(unknown) or 'items'}")
+    out = {
+        ("dependencies" if key == "dependentSchemas" else key): _as_draft7(value)
+        for key, value in node.items()
+    }
+    out.pop("$schema", None)
+    return out
+
+
+def is_valid(document: Any) -> bool:
+    """Whether the document meets the schemas (the quick check, without messages)."""
+    try:
+        _fast_check()(document)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -117,6 +183,8 @@ def _problems(error: ValidationError) -> list[SchemaProblem]:
 
 def validate(document: Any) -> list[SchemaProblem]:
     """Every schema violation of one document, in a stable order."""
+    if is_valid(document):
+        return []
     found: set[SchemaProblem] = set()
     for error in _validator().iter_errors(document):
         found.update(_problems(error))
