@@ -19,6 +19,7 @@ from certgov.declarations import (
 )
 from certgov.declarations.durations import format_duration, length_problem, parse_duration
 from certgov.declarations.sources import glob_match
+from certgov.declarations.yamlpos import load_documents
 from certgov.errors import DeclarationError, Position, Problem, UsageError
 from certgov.rules.catalogue import CATALOGUE
 from certgov.state import POLICY, SERVICE_ACCOUNT
@@ -104,47 +105,50 @@ def test_account_spec_is_normalised_like_the_api(tmp_path: Path) -> None:
     }
 
 
-def test_account_meta_holds_source_secret_previous_names_and_positions(tmp_path: Path) -> None:
-    d = load(write_repo(tmp_path, {"sub/a.yaml": ACCOUNT}))
+def test_account_meta_holds_source_secret_and_previous_names(tmp_path: Path) -> None:
+    root = write_repo(tmp_path, {"sub/a.yaml": ACCOUNT})
+    d = load(root)
     meta = dict(d.state.get(SERVICE_ACCOUNT, "ci").meta)  # type: ignore[union-attr]
     assert meta == {
         "source": {"file": "sub/a.yaml", "line": 1, "col": 1},
         "secret": {"store": "local", "path": "clm/ci", "rotate_after_seconds": 7776000},
         "previous_names": ["old-ci"],
-        "positions": {
-            "": {"line": 1, "col": 1},
-            "apiVersion": {"line": 1, "col": 13},
-            "kind": {"line": 2, "col": 7},
-            "name": {"line": 3, "col": 7},
-            "description": {"line": 4, "col": 14},
-            "scopes": {"line": 5, "col": 9},
-            "scopes[0]": {"line": 5, "col": 10},
-            "scopes[1]": {"line": 5, "col": 17},
-            "ip_allowlist": {"line": 6, "col": 15},
-            "ip_allowlist[0]": {"line": 6, "col": 16},
-            "ip_allowlist[1]": {"line": 6, "col": 32},
-            "expires_at": {"line": 7, "col": 13},
-            "secret": {"line": 8, "col": 9},
-            "secret.store": {"line": 8, "col": 17},
-            "secret.path": {"line": 8, "col": 30},
-            "secret.rotate_after": {"line": 8, "col": 52},
-            "previous_names": {"line": 9, "col": 17},
-            "previous_names[0]": {"line": 9, "col": 18},
-        },
-        "key_positions": {
-            "apiVersion": {"line": 1, "col": 1},
-            "kind": {"line": 2, "col": 1},
-            "name": {"line": 3, "col": 1},
-            "description": {"line": 4, "col": 1},
-            "scopes": {"line": 5, "col": 1},
-            "ip_allowlist": {"line": 6, "col": 1},
-            "expires_at": {"line": 7, "col": 1},
-            "secret": {"line": 8, "col": 1},
-            "secret.store": {"line": 8, "col": 10},
-            "secret.path": {"line": 8, "col": 24},
-            "secret.rotate_after": {"line": 8, "col": 38},
-            "previous_names": {"line": 9, "col": 1},
-        },
+    }
+    # Positions stay with the YAML document (the lint reads them there), not in the State.
+    [document], _ = load_documents((root / "sub" / "a.yaml").read_text())
+    assert document.positions == {
+        "": (1, 1),
+        "apiVersion": (1, 13),
+        "kind": (2, 7),
+        "name": (3, 7),
+        "description": (4, 14),
+        "scopes": (5, 9),
+        "scopes[0]": (5, 10),
+        "scopes[1]": (5, 17),
+        "ip_allowlist": (6, 15),
+        "ip_allowlist[0]": (6, 16),
+        "ip_allowlist[1]": (6, 32),
+        "expires_at": (7, 13),
+        "secret": (8, 9),
+        "secret.store": (8, 17),
+        "secret.path": (8, 30),
+        "secret.rotate_after": (8, 52),
+        "previous_names": (9, 17),
+        "previous_names[0]": (9, 18),
+    }
+    assert document.key_positions == {
+        "apiVersion": (1, 1),
+        "kind": (2, 1),
+        "name": (3, 1),
+        "description": (4, 1),
+        "scopes": (5, 1),
+        "ip_allowlist": (6, 1),
+        "expires_at": (7, 1),
+        "secret": (8, 1),
+        "secret.store": (8, 10),
+        "secret.path": (8, 24),
+        "secret.rotate_after": (8, 38),
+        "previous_names": (9, 1),
     }
 
 
@@ -196,8 +200,6 @@ def test_policy_meta_holds_tests_rollout_and_previous_names(tmp_path: Path) -> N
         "previous_names",
         "tests",
         "rollout",
-        "positions",
-        "key_positions",
     }
     assert meta["source"] == {"file": "p.yaml", "line": 1, "col": 1}
     assert meta["previous_names"] == []
@@ -230,7 +232,6 @@ def test_policy_meta_holds_tests_rollout_and_previous_names(tmp_path: Path) -> N
             "source": {"file": "p.yaml", "line": 19, "col": 5},
         },
     ]
-    assert meta["positions"]["rules[0].values.minimum_bits"] == {"line": 10, "col": 28}
 
 
 def test_rollout_defaults_come_from_certgov_yaml(tmp_path: Path) -> None:

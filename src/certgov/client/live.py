@@ -13,6 +13,7 @@ from typing import Any
 
 from certgov.client.clm import POLICIES, SERVICE_ACCOUNTS, ClmClient
 from certgov.errors import ApiError
+from certgov.gcpause import gc_paused
 from certgov.state import (
     KINDS,
     POLICY,
@@ -47,6 +48,11 @@ def read_live_state(client: ClmClient, kinds: Iterable[str] = KINDS) -> State:
         raise ValueError(f"unknown kind(s): {', '.join(unknown)}")
     if not wanted:
         return State.build([])
+    with gc_paused():
+        return _read(client, wanted)
+
+
+def _read(client: ClmClient, wanted: list[str]) -> State:
     with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="certgov-kind") as pool:
         listed = list(pool.map(lambda kind: client.list_all(_SOURCES[kind][0]), wanted))
     resources = [

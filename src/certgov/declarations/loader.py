@@ -9,9 +9,6 @@ Each desired Resource's `meta` (not compared with live state):
 
     source          {"file": rel_path, "line", "col"} of the document
     previous_names  [old names]: a live object with one of them is renamed
-    positions       {path: {"line", "col"}} of every value node, paths as in problems
-                    (`rules[1].values.minimum_bits`, `""` for the document)
-    key_positions   {path: {"line", "col"}} of the key of every mapping entry
     ServiceAccount  secret: {"store", "path", "rotate_after_seconds" | None} | None
     Policy          tests: [{"name", "request" (action defaulted to the policy's; with a
                     csr_file, {"action", "csr": PEM, "validity_days"?}), "csr_file"?
@@ -46,6 +43,7 @@ from certgov.declarations.sources import (
 )
 from certgov.declarations.yamlpos import load_documents
 from certgov.errors import Position, ProblemCollector, UsageError
+from certgov.gcpause import gc_paused
 from certgov.rules.catalogue import BY_ACTION
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, policy_spec
 from certgov.state import service_account_spec as account_spec
@@ -72,25 +70,35 @@ class Declarations:
 
 
 def _coerce_numbers(doc: Any) -> Any:
-    """A copy of a Policy document with digit-string rule values turned into integers.
+    """A Policy document with digit-string rule values turned into integers (a copy where any
+    is; the document itself stays as written).
 
     The API takes `"3072"` or `3072` alike; turning digits into the integer first lets the
     schema's `minimum`/`maximum` check both spellings.
     """
     if not isinstance(doc, dict) or doc.get("kind") != POLICY:
         return doc
-    out = copy.deepcopy(doc)
-    for rule in out.get("rules") or []:
-        if not isinstance(rule, dict) or not isinstance(rule.get("values"), dict):
-            continue
-        spec = BY_ACTION.get(str(rule.get("action")))
-        if spec is None:
-            continue
-        for value in spec.values:
-            raw = rule["values"].get(value.key)
-            if value.type == "int" and isinstance(raw, str) and raw.isascii() and raw.isdigit():
-                rule["values"][value.key] = int(raw)
-    return out
+    rules = doc.get("rules")
+    if not isinstance(rules, list):
+        return doc
+    coerced = [_coerce_rule(rule) for rule in rules]
+    if all(new is old for new, old in zip(coerced, rules, strict=True)):
+        return doc
+    return {**doc, "rules": coerced}
+
+
+def _coerce_rule(rule: Any) -> Any:
+    if not isinstance(rule, dict) or not isinstance(rule.get("values"), dict):
+        return rule
+    spec = BY_ACTION.get(str(rule.get("action")))
+    if spec is None:
+        return rule
+    values = dict(rule["values"])
+    for value in spec.values:
+        raw = values.get(value.key)
+        if value.type == "int" and isinstance(raw, str) and raw.isascii() and raw.isdigit():
+            values[value.key] = int(raw)
+    return rule if values == rule["values"] else {**rule, "values": values}
 
 
 def _first_bad_byte(data: bytes, error: UnicodeDecodeError) -> tuple[int, int]:
@@ -134,13 +142,13 @@ class _Load:
             line, col = _first_bad_byte(data, exc)
             self.add(rel, line, col, "", "the file is not UTF-8 text")
             return None
-        tabs = False
+        if "\t" not in text:
+            return text
         for number, content in enumerate(text.splitlines(), start=1):
             col = content.find("\t")
             if col >= 0:
-                tabs = True
                 self.add(rel, number, col + 1, "", "a tab character; indent with spaces")
-        return None if tabs else text
+        return None
 
     def documents(self, rel: str) -> list[Declared]:
         """The documents of a file that are mappings with a known kind; every problem reported.
@@ -220,10 +228,6 @@ def _source(item: Declared) -> dict[str, Any]:
     return {"file": item.file, "line": item.document.line, "col": item.document.col}
 
 
-def _positions(marks: Mapping[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
-    return {path: {"line": line, "col": col} for path, (line, col) in marks.items()}
-
-
 def _account(item: Declared) -> Resource:
     assert item.name is not None
     doc = item.doc
@@ -239,8 +243,6 @@ def _account(item: Declared) -> Resource:
         if secret
         else None,
         "previous_names": list(doc.get("previous_names") or []),
-        "positions": _positions(item.document.positions),
-        "key_positions": _positions(item.document.key_positions),
     }
     return Resource(SERVICE_ACCOUNT, item.name, account_spec(doc), MappingProxyType(meta))
 
@@ -281,8 +283,6 @@ def _policy(item: Declared, config: Config, csr_texts: Mapping[str, str]) -> Res
         "previous_names": list(doc.get("previous_names") or []),
         "tests": [_test(item, i, t, csr_texts) for i, t in enumerate(doc.get("tests") or [])],
         "rollout": rollout,
-        "positions": _positions(item.document.positions),
-        "key_positions": _positions(item.document.key_positions),
     }
     return Resource(POLICY, item.name, policy_spec(doc), MappingProxyType(meta))
 
@@ -298,6 +298,11 @@ def _digest(files: Mapping[str, bytes]) -> str:
 
 
 def _run(tree: SourceTree, root: Path, display_root: str, git_commit: str | None) -> Declarations:
+    with gc_paused():
+        return _build(tree, root, display_root, git_commit)
+
+
+def _build(tree: SourceTree, root: Path, display_root: str, git_commit: str | None) -> Declarations:
     run = _Load(tree, display_root)
     config = run.config()
     files = select(tree.files(), config.include, config.exclude, CONFIG_FILE)

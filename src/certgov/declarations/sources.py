@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -57,8 +58,9 @@ class DirectoryTree:
             # Pruning in place keeps os.walk out of hidden folders (.git, .certgov-secrets).
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             base = Path(folder)
+            prefix = base.relative_to(self.root).as_posix() + "/"
             out.extend(
-                (base / name).relative_to(self.root).as_posix()
+                (prefix + name).removeprefix("./")
                 for name in names
                 if not name.startswith(".") and self._walked_inside(base / name)
             )
@@ -142,6 +144,7 @@ def head_commit(root: Path) -> str | None:
         return None if dirty else sha
 
 
+@cache
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     out = []
     i = 0

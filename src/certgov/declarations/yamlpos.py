@@ -30,6 +30,13 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
+# Every collection a document opens needs one indicator of its own: fewer of them in the text
+# than MAX_DEPTH, and it cannot nest that deep.
+_NESTING_INDICATORS = "-:?[{"
+# An alias starts a token with `*`; text without such a `*` has none (a superset: a `*` that
+# starts a quoted or commented word counts too, and costs only the full check).
+_ALIAS_START = re.compile(r"(?:^|[\s\[{,])\*")
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,8 @@ class _Builder:
                 self.problem(node, path, f"the tag {node.tag} is not allowed here")
                 return []
             return [self.build(item, join_index(path, i)) for i, item in enumerate(node.value)]
+        if node.tag == _STR_TAG:
+            return node.value  # the common case, without the constructor's dispatch
         if node.tag == _TIMESTAMP_TAG:
             # A date stays the text the user wrote; the schema and the normalisers read text.
             return str(node.value)
@@ -253,6 +262,8 @@ def _fast_loader(text: str) -> Any:
     """
     if _CSafeLoader is None:
         return None
+    if sum(map(text.count, _NESTING_INDICATORS)) < MAX_DEPTH:
+        return _CSafeLoader(text)
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_CSafeLoader):
@@ -267,12 +278,19 @@ def _fast_loader(text: str) -> Any:
     return _CSafeLoader(text)
 
 
-def _read(loader: Any) -> tuple[list[Document], list[YamlProblem]]:
+def _may_expand(text: str) -> bool:
+    """Whether a document of `text` can be a graph rather than a tree (it has an alias), or
+    have more than MAX_EXPANDED_NODES nodes (each node takes at least two characters)."""
+    return len(text) > 2 * MAX_EXPANDED_NODES or _ALIAS_START.search(text) is not None
+
+
+def _read(loader: Any, text: str) -> tuple[list[Document], list[YamlProblem]]:
     documents: list[Document] = []
     problems: list[YamlProblem] = []
+    check_graph = _may_expand(text)
     for node in _document_nodes(loader):
         line, col = _mark(node)
-        unsafe = _graph_problem(node)
+        unsafe = _graph_problem(node) if check_graph else None
         if unsafe is not None:
             problems.append(YamlProblem(line, col, "", unsafe))
             continue
@@ -296,7 +314,7 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     fast = _fast_loader(text)
     if fast is not None:
         try:
-            return _read(fast)
+            return _read(fast, text)
         except yaml.YAMLError:
             pass  # the Python loader reads it again and words the error
         finally:
@@ -306,7 +324,7 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     try:
         # Building the loader reads the whole text: a control character fails it right here.
         loader = _Loader(text)
-        return _read(loader)
+        return _read(loader, text)
     except yaml.reader.ReaderError as exc:
         line, col = _offset_position(text, exc.position)
         problems.append(

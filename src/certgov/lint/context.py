@@ -59,9 +59,9 @@ class LintContext:
 
     def at(self, resource: Resource, path: str) -> Location:
         """Where the node at `path` sits; the object's `name` when that node is absent."""
-        positions = resource.meta.get("positions") or {}
-        pos = positions.get(path) or positions.get("name") or resource.meta["source"]
-        return Location(self.file(str(resource.meta["source"]["file"])), pos["line"], pos["col"])
+        positions = self.document(resource).positions
+        line, col = positions.get(path) or positions["name"]
+        return Location(self.file(str(resource.meta["source"]["file"])), line, col)
 
     def finding(
         self,
