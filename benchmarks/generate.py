@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from certgov.client import ClmClient
+from certgov.rules.accounts import normalise_ip_entry, normalise_scopes
 from certgov.rules.validation import policy_problems
-from certgov.state import normalise_ip_entry, normalise_scopes
 
 ADMIN_NAME = "bootstrap-bench-admin"
 STORE_FOLDER = ".certgov-secrets"

@@ -14,8 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from certgov.rules.accounts import (
-    ip_sort_key,
-    normalise_ip_entry,
+    normalise_allowlist,
     normalise_scopes,
 )
 from certgov.rules.domains import normalise_pattern
@@ -104,9 +103,7 @@ def service_account_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
         "name": obj["name"],
         "description": obj.get("description") or "",
         "scopes": normalise_scopes(obj.get("scopes") or []),
-        "ip_allowlist": sorted(
-            {normalise_ip_entry(e) for e in obj.get("ip_allowlist") or []}, key=ip_sort_key
-        ),
+        "ip_allowlist": normalise_allowlist(obj.get("ip_allowlist") or []),
         "expires_at": normalise_timestamp(obj.get("expires_at")),
         "enabled": bool(enabled),
     }

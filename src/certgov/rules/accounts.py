@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 SCOPE_ORDER = ("read", "write", "admin")
 
 
+@lru_cache(maxsize=1 << 16)
+def _network(entry: str) -> tuple[str, tuple[int, int, int]]:
+    # Cached: a plan normalises each entry twice (declared and live), thousands of them.
+    net = ipaddress.ip_network(entry.strip(), strict=True)
+    text = str(net.network_address) if net.prefixlen == net.max_prefixlen else net.compressed
+    return text, (net.version, int(net.network_address), net.prefixlen)
+
+
 def normalise_ip_entry(entry: str) -> str:
     """An address stays an address; a range keeps its prefix; both in compressed form."""
-    net = ipaddress.ip_network(str(entry).strip(), strict=True)
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return net.compressed
+    return _network(str(entry))[0]
 
 
 def ip_sort_key(entry: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(entry)
-    return (net.version, int(net.network_address), net.prefixlen)
+    return _network(entry)[1]
+
+
+def normalise_allowlist(entries: Iterable[str]) -> list[str]:
+    """Each entry normalised, once, in address order (IPv4 first)."""
+    return [text for text, _ in sorted({_network(str(e)) for e in entries}, key=lambda n: n[1])]
 
 
 def normalise_scopes(scopes: Iterable[str]) -> list[str]:

@@ -6,7 +6,7 @@ import uuid as uuidlib
 from datetime import datetime
 from typing import Any
 
-from certgov.rules.accounts import ip_sort_key, normalise_ip_entry, normalise_scopes
+from certgov.rules.accounts import normalise_allowlist, normalise_scopes
 from certgov.server import problems
 from certgov.server.audit import Actor, AuditRecord
 from certgov.server.auth import account_target
@@ -64,7 +64,7 @@ def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
         "name": body.name,
         "description": body.description,
         "scopes": normalise_scopes(body.scopes),
-        "ip_allowlist": sorted({normalise_ip_entry(e) for e in body.ip_allowlist}, key=ip_sort_key),
+        "ip_allowlist": normalise_allowlist(body.ip_allowlist),
         "expires_at": expires_at,
     }
 

@@ -31,6 +31,7 @@ class FileStore:
         self.name = name
         self.folder = folder
         self._root: Path | None = None  # the folder resolved, once it exists
+        self._parents: dict[Path, Path] = {}  # each record's folder, resolved
 
     def _error(self, message: str, *, retryable: bool = True) -> SecretStoreError:
         return SecretStoreError(f"file store {self.name!r}: {message}", retryable=retryable)
@@ -42,10 +43,15 @@ class FileStore:
         except SecretStoreError as exc:
             raise self._error(exc.message, retryable=False) from None
         target = self.folder / f"{path}.json"
-        # Symlinks inside the folder could still lead out of it: compare resolved paths.
+        # Symlinks inside the folder could still lead out of it: compare resolved paths. Each
+        # folder is resolved once per run; the file itself only when it is a symlink.
         if self._root is None:
             self._root = self.folder.resolve()
-        if not target.resolve().is_relative_to(self._root):
+        parent = self._parents.get(target.parent)
+        if parent is None:
+            parent = self._parents[target.parent] = target.parent.resolve()
+        resolved = target.resolve() if target.is_symlink() else parent / target.name
+        if not resolved.is_relative_to(self._root):
             raise self._error(
                 f"secret path {path!r} leads outside {str(self.folder)!r} through a symlink",
                 retryable=False,
