@@ -202,7 +202,7 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
         raise problems.invalid_session()
     digest = token_digest(token)
     now = server.now()
-    with server.store.transaction() as tx:
+    with server.store.reading() as tx:
         session = tx.get_session(digest)
         account = None if session is None else tx.get_account(session["account_uuid"])
     if session is None or account is None:
@@ -221,7 +221,7 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
 
 
 def session_info(server: Server, principal: Principal) -> dict[str, Any]:
-    with server.store.transaction() as tx:
+    with server.store.reading() as tx:
         session = tx.get_session(principal.token_digest)
     assert session is not None
     expires = parse_ts(session["expires_at"])

@@ -18,7 +18,14 @@ from certgov.server.models import (
     AccountWithCredentials,
     Ok,
 )
-from certgov.server.routes.common import AUTHENTICATED, NO_STORE, Paging, error_responses, paging
+from certgov.server.routes.common import (
+    AUTHENTICATED,
+    NO_STORE,
+    Paging,
+    error_responses,
+    listed,
+    paging,
+)
 from certgov.server.store import Tx
 
 router = APIRouter(prefix="/service/service-accounts", tags=["service accounts"])
@@ -38,14 +45,10 @@ def _single(response: Response, account: dict[str, Any]) -> dict[str, Any]:
 @router.get("", response_model=AccountList, responses=error_responses(*AUTHENTICATED))
 def list_accounts(
     request: Request, principal: Admin, page: Annotated[Paging, Depends(paging)]
-) -> dict[str, Any]:
-    with server_of(request).store.transaction() as tx:
+) -> JSONResponse:
+    with server_of(request).store.reading() as tx:
         items, total = tx.list_accounts(page.offset, page.per_page)
-    return {
-        "success": True,
-        "data": [accounts.list_item(a) for a in items],
-        "meta": page.meta(total),
-    }
+    return listed([accounts.list_item(a) for a in items], page, total)
 
 
 @router.post(
@@ -74,7 +77,7 @@ def create_account(
 def get_account(
     uuid: str, request: Request, response: Response, principal: Admin
 ) -> dict[str, Any]:
-    with server_of(request).store.transaction() as tx:
+    with server_of(request).store.reading() as tx:
         account = accounts.get(tx, uuid)
     return _single(response, account)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from certgov.server import auth
 from certgov.server.auth import Principal
 from certgov.server.context import iso, server_of
 from certgov.server.models import AuditList
-from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, paging
+from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, listed, paging
 from certgov.server.store import AuditFilter
 
 router = APIRouter(tags=["audit"])
@@ -32,7 +33,7 @@ def list_events(
     ] = None,
     policy_id: Annotated[int | None, Query(description="the target policy")] = None,
     outcome: Literal["success", "failure"] | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     flt = AuditFilter(
         type=type,
         since=None if since is None else iso(since),
@@ -41,6 +42,6 @@ def list_events(
         policy_id=None if policy_id is None else str(policy_id),
         outcome=outcome,
     )
-    with server_of(request).store.transaction() as tx:
+    with server_of(request).store.reading() as tx:
         events, total = tx.list_audit(flt, page.offset, page.per_page)
-    return {"success": True, "data": events, "meta": page.meta(total)}
+    return listed(events, page, total)

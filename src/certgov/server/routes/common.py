@@ -52,3 +52,10 @@ def json_answer(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(body, status, headers)
+
+
+def listed(data: list[dict[str, Any]], page: Paging, total: int) -> JSONResponse:
+    """A page of a list, sent as built. Its items are made to the route's documented model
+    (tests hold them to it), so FastAPI's validation of every item against that model, about
+    half the cost of a page of 100, is not repeated on each answer."""
+    return JSONResponse({"success": True, "data": data, "meta": page.meta(total)})

@@ -13,7 +13,7 @@ from certgov.server.context import client_ip, ip_text, server_of
 from certgov.server.idempotency import Answer, run_idempotent
 from certgov.server.models import Ok, PolicyIn, PolicyList, PolicyOut, ValidateIn, ValidateOut
 from certgov.server.routes.body import documented_body, json_body
-from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, paging
+from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, listed, paging
 from certgov.server.store import Tx
 
 router = APIRouter(prefix="/service/policies", tags=["policies"])
@@ -43,14 +43,10 @@ def list_policies(
     principal: Reader,
     page: Annotated[Paging, Depends(paging)],
     enabled: Annotated[bool | None, Query(description="only enabled, or only disabled")] = None,
-) -> dict[str, Any]:
-    with server_of(request).store.transaction() as tx:
+) -> JSONResponse:
+    with server_of(request).store.reading() as tx:
         items, total = tx.list_policies(page.offset, page.per_page, enabled)
-    return {
-        "success": True,
-        "data": [policies.list_item(p) for p in items],
-        "meta": page.meta(total),
-    }
+    return listed([policies.list_item(p) for p in items], page, total)
 
 
 @router.post(
@@ -97,7 +93,7 @@ def validate(body: Body, request: Request, principal: Reader) -> dict[str, Any]:
 def get_policy(
     policy_id: int, request: Request, response: Response, principal: Reader
 ) -> dict[str, Any]:
-    with server_of(request).store.transaction() as tx:
+    with server_of(request).store.reading() as tx:
         policy = policies.get(tx, policy_id)
     return _single(response, policy)
 

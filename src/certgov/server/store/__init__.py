@@ -10,8 +10,9 @@ transaction starts with `BEGIN IMMEDIATE`, which takes the database's write lock
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -444,8 +445,12 @@ class Tx:
         return True
 
 
-def _sqlite_setup(engine: Engine) -> None:
-    """WAL for concurrent readers; BEGIN IMMEDIATE so that writers queue instead of failing."""
+def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
+    """WAL for concurrent readers; BEGIN IMMEDIATE so that writers queue instead of failing.
+
+    A `read_only` engine's connections refuse writes and begin deferred: in WAL mode they read a
+    snapshot without taking the write lock, so reads never wait for writers nor writers for them.
+    """
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -454,11 +459,13 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Store:
@@ -472,8 +479,16 @@ class Store:
                 raise ValueError("the SQLite database must be a file: sqlite:///path.db")
             self.engine = create_engine(parsed)
             _sqlite_setup(self.engine)
+            self.read_engine = create_engine(parsed)
+            _sqlite_setup(self.read_engine, read_only=True)
+            # One writer at a time within this process, queued on a lock that wakes the next
+            # writer at once (SQLite's busy handler polls with sleeps of up to 100 ms); other
+            # processes on the same file still queue through the busy handler.
+            self._writer: AbstractContextManager[Any] = threading.Lock()
         else:
             self.engine = create_engine(parsed, pool_pre_ping=True)
+            self.read_engine = self.engine
+            self._writer = nullcontext()
         self._initialise()
 
     def _initialise(self) -> None:
@@ -503,7 +518,14 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """A transaction that commits when the block ends and rolls back if it raises."""
-        with self.engine.begin() as conn:
+        with self._writer, self.engine.begin() as conn:
+            yield Tx(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A transaction that only reads (writes in it fail): one consistent snapshot, which on
+        SQLite neither waits for nor holds up the writers."""
+        with self.read_engine.begin() as conn:
             yield Tx(conn)
 
     def table_names(self) -> Sequence[str]:
@@ -511,3 +533,4 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
