@@ -67,7 +67,7 @@ class Declared:
 
     def ok(self, path: str) -> bool:
         """Whether the node at `path` and everything above it passed the schema."""
-        return not any(p in self.bad for p in _ancestors(path))
+        return not self.bad or not any(p in self.bad for p in _ancestors(path))
 
     def clean(self, path: str) -> bool:
         """Whether the node at `path`, everything above it and everything below it passed."""
@@ -78,6 +78,8 @@ class Declared:
         """The (index, item) pairs of `value`, the list at `path`, that passed the schema."""
         if not self.ok(path) or not isinstance(value, list):
             return []
+        if not self.bad:
+            return list(enumerate(value))
         return [(i, v) for i, v in enumerate(value) if self.ok(f"{path}[{i}]")]
 
 

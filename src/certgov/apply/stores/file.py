@@ -30,8 +30,8 @@ class FileStore:
     def __init__(self, name: str, folder: Path) -> None:
         self.name = name
         self.folder = folder
-        self._root: Path | None = None  # the folder resolved, once it exists
-        self._parents: dict[Path, Path] = {}  # each record's folder, resolved
+        self._root: str | None = None  # the folder resolved, ending in a separator
+        self._parents: dict[str, str] = {}  # each record's folder, resolved
 
     def _error(self, message: str, *, retryable: bool = True) -> SecretStoreError:
         return SecretStoreError(f"file store {self.name!r}: {message}", retryable=retryable)
@@ -42,21 +42,25 @@ class FileStore:
             validate_secret_path(path)
         except SecretStoreError as exc:
             raise self._error(exc.message, retryable=False) from None
-        target = self.folder / f"{path}.json"
         # Symlinks inside the folder could still lead out of it: compare resolved paths. Each
-        # folder is resolved once per run; the file itself only when it is a symlink.
+        # folder is resolved once per run, the file itself only when it is a symlink (string
+        # paths: pathlib costs more than the read itself at thousands of records).
+        target = os.path.join(self.folder, f"{path}.json")
         if self._root is None:
-            self._root = self.folder.resolve()
-        parent = self._parents.get(target.parent)
+            self._root = os.path.join(os.path.realpath(self.folder), "")  # with a trailing /
+        folder, name = os.path.split(target)
+        parent = self._parents.get(folder)
         if parent is None:
-            parent = self._parents[target.parent] = target.parent.resolve()
-        resolved = target.resolve() if target.is_symlink() else parent / target.name
-        if not resolved.is_relative_to(self._root):
+            parent = self._parents[folder] = os.path.realpath(folder)
+        resolved = (
+            os.path.realpath(target) if os.path.islink(target) else os.path.join(parent, name)
+        )
+        if not resolved.startswith(self._root):
             raise self._error(
                 f"secret path {path!r} leads outside {str(self.folder)!r} through a symlink",
                 retryable=False,
             )
-        return target
+        return Path(target)
 
     def read_meta(self, path: str) -> RecordMeta | None:
         """The metadata of `<folder>/<path>.json`, or None when that file does not exist."""
