@@ -64,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=RESULTS, help="Where to write results.")
     parser.add_argument("--no-apply", action="store_true", help="Skip the apply runs.")
     parser.add_argument("--no-throughput", action="store_true", help="Skip the load generator.")
+    parser.add_argument(
+        "--apply-rtt-ms",
+        type=float,
+        default=20.0,
+        help="Also run the apply figures behind this simulated round trip (0: loopback only).",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load_seconds=1.0 if args.quick else 10.0,
         load_concurrency=4 if args.quick else 16,
         apply_creates=30 if args.quick else 1000,
+        apply_rtt_ms=args.apply_rtt_ms,
     )
     throughput_at = 10000 if 10000 in sizes else max(sizes)
     started = datetime.now(UTC)
@@ -108,11 +115,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         if not args.no_apply:
-            for parallelism in (1, 8):
-                print(f"... apply at --parallelism {parallelism}", file=sys.stderr, flush=True)
-                results["apply"].append(bench_apply(parallelism, workdir, options))
+            for rtt_ms in dict.fromkeys((0.0, options.apply_rtt_ms)):
+                for parallelism in (1, 8):
+                    print(
+                        f"... apply at --parallelism {parallelism}, round trip {rtt_ms:g} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    results["apply"].append(bench_apply(parallelism, workdir, options, rtt_ms))
     results["meta"]["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    results["summary"] = summarise(results["sizes"], results["apply"])
+    results["summary"] = summarise(results["sizes"], results["apply"], results["meta"]["cpus"])
     results["targets"] = targets(results["summary"])
     return results
 

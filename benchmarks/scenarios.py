@@ -39,6 +39,7 @@ class Options:
     load_seconds: float
     load_concurrency: int
     apply_creates: int
+    apply_rtt_ms: float = 0
     # False only to try the benchmark against a server without the policy endpoints.
     policies: bool = True
 
@@ -260,8 +261,11 @@ def bench_size(
     return out
 
 
-def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, Any]:
-    """`certgov apply --auto-approve` of `apply_creates` new objects on a fresh server."""
+def bench_apply(
+    parallelism: int, workdir: Path, options: Options, rtt_ms: float = 0
+) -> dict[str, Any]:
+    """`certgov apply --auto-approve` of `apply_creates` new objects on a fresh server, over
+    loopback or behind a simulated round trip of `rtt_ms`."""
     policies = options.apply_creates // 6 if options.policies else 0
     dataset = make_dataset(options.apply_creates - policies, policies, seed=parallelism)
     with (
@@ -270,7 +274,7 @@ def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, 
     ):
         root = Path(tmp)
         bootstrap(database, root / "admin.json")
-        with start_server(database, root) as server:
+        with start_server(database, root, rtt_ms) as server:
             server.admin_file = root / "admin.json"
             repo = root / "repo"
             write_repo(repo, dataset, server.url)
@@ -288,6 +292,7 @@ def bench_apply(parallelism: int, workdir: Path, options: Options) -> dict[str, 
             _certgov_plan(repo, server, (0,))  # everything was created: the next plan is empty
     return {
         "parallelism": parallelism,
+        "rtt_ms": rtt_ms,
         "creates": dataset.size,
         "accounts": len(dataset.accounts),
         "policies": len(dataset.policies),

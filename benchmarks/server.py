@@ -94,12 +94,14 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
     raise RuntimeError("the reference server did not answer /healthz in time")
 
 
-def server_argv(database_url: str, port: int) -> list[str]:
-    """`certgov server` as a process, the rate limit off (the load figures would be its)."""
+def server_argv(database_url: str, port: int, rtt_ms: float = 0) -> list[str]:
+    """`certgov server` as a process, the rate limit off (the load figures would be its); with
+    `rtt_ms`, behind a simulated network round trip (benchmarks/delayed.py)."""
+    launcher = ["benchmarks.delayed", str(rtt_ms)] if rtt_ms else ["certgov"]
     return [
         sys.executable,
         "-m",
-        "certgov",
+        *launcher,
         "server",
         "--database",
         database_url,
@@ -113,13 +115,13 @@ def server_argv(database_url: str, port: int) -> list[str]:
 
 
 @contextmanager
-def start_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
+def start_server(database_url: str, workdir: Path, rtt_ms: float = 0) -> Iterator[RunningServer]:
     """`python -m certgov server` on a free port with the rate limit off; stopped afterwards.
 
     The database must exist and be bootstrapped already (see `bootstrap`)."""
     port = free_port()
     log = (workdir / f"server-{port}.log").open("wb")
-    argv = server_argv(database_url, port)
+    argv = server_argv(database_url, port, rtt_ms)
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -26,6 +26,10 @@ SUMMARY_KEYS = {
     "apply_seconds_p1",
     "apply_seconds_p8",
     "apply_speedup_parallel",
+    "apply_speedup_cpu_bound",
+    "apply_seconds_p1_rtt_20ms",
+    "apply_seconds_p8_rtt_20ms",
+    "apply_speedup_parallel_rtt_20ms",
     "login_rps",
     "verify_rps",
     "validate_rps",
@@ -48,7 +52,14 @@ def test_quick_benchmark_writes_results_and_plot(
     objects = ACCOUNTS + 1 + POLICIES
     assert (summary["plan_requests"], summary["naive_requests"]) == (4, 4 + objects)
     assert [(s["accounts"], s["policies"]) for s in results["sizes"]] == [(ACCOUNTS, POLICIES)]
-    assert [a["parallelism"] for a in results["apply"]] == [1, 8]
+    assert [(a["rtt_ms"], a["parallelism"]) for a in results["apply"]] == [
+        (0, 1),
+        (0, 8),
+        (20, 1),
+        (20, 8),
+    ]
+    # Behind the simulated round trip, each of the ~50 requests of the sequential run waits 20 ms.
+    assert summary["apply_seconds_p1_rtt_20ms"] > summary["apply_seconds_p1"] + 0.5
     assert results["targets"] == {}
     assert plot_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out.splitlines()[-2:] == [
