@@ -21,10 +21,16 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import multiprocessing
 import os
 import posixpath
+import sys
+import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -42,7 +48,7 @@ from certgov.declarations.sources import (
     select,
 )
 from certgov.declarations.yamlpos import load_documents
-from certgov.errors import Position, ProblemCollector, UsageError
+from certgov.errors import Position, Problem, ProblemCollector, UsageError
 from certgov.gcpause import gc_paused
 from certgov.rules.catalogue import BY_ACTION
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, policy_spec
@@ -223,6 +229,49 @@ class _Load:
                 out.append(item)
         return out
 
+    def declared_in_parallel(self, files: list[str]) -> list[Declared]:
+        """`declared`, the second half of a large folder's files read in a forked process.
+
+        Reading, YAML and schema checks are pure CPU: on a second core they take about half the
+        time. The result is the same, in the same order; where forking is unsafe or not worth
+        it (a git tree, few files, one CPU, other threads running), everything is read here.
+        """
+        context = _fork_context() if len(files) >= PARALLEL_FILES else None
+        if context is None or not isinstance(self.tree, DirectoryTree):
+            return self.declared(files)
+        half = len(files) // 2
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            future = pool.submit(_declared_elsewhere, self.tree, self.display_root, files[half:])
+            first = self.declared(files[:half])
+            try:
+                problems, read_files, second = future.result()
+            except BrokenProcessPool:
+                return first + self.declared(files[half:])
+        self.problems.problems.extend(problems)
+        self.read_files.update(read_files)
+        return first + second
+
+
+# From this many declaration files on, a forked process reads half of them (see
+# _Load.declared_in_parallel); below it, forking costs more than it saves.
+PARALLEL_FILES = 1000
+
+
+def _fork_context() -> BaseContext | None:
+    """Fork where it is safe and useful: on Linux, with two CPUs or more, and with no other
+    thread in this process (a fork copies the locks other threads may be holding)."""
+    if sys.platform != "linux" or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _declared_elsewhere(
+    tree: DirectoryTree, display_root: str, files: list[str]
+) -> tuple[list[Problem], dict[str, bytes], list[Declared]]:
+    run = _Load(tree, display_root)
+    declared = run.declared(files)
+    return run.problems.problems, run.read_files, declared
+
 
 def _source(item: Declared) -> dict[str, Any]:
     return {"file": item.file, "line": item.document.line, "col": item.document.col}
@@ -306,7 +355,7 @@ def _build(tree: SourceTree, root: Path, display_root: str, git_commit: str | No
     run = _Load(tree, display_root)
     config = run.config()
     files = select(tree.files(), config.include, config.exclude, CONFIG_FILE)
-    declared = run.declared(files)
+    declared = run.declared_in_parallel(files)
     for item in declared:
         if item.kind == SERVICE_ACCOUNT:
             checks.check_account(run, item, config.secret_stores)
