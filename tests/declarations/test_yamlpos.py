@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from certgov.declarations import yamlpos
 from certgov.declarations.yamlpos import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
@@ -237,3 +240,29 @@ def test_aliases_that_nest_too_deep_are_refused_before_building() -> None:
             f"the document nests deeper than {MAX_DEPTH} levels once aliases are followed",
         )
     ]
+
+
+# Texts on either side of the shortcuts: `*` in quotes, comments and plain words; aliases after
+# each token start; shallow text with many indicators; and the hostile cases above.
+SHORTCUT_TEXTS = [
+    "domains: ['*.example.com', \"*.b.example.com\"]  # *.c\n",
+    "a: x*y\nb: '*'\n",
+    "a: &x [1]\nb: *x\nc: [*x]\nd: {k: *x}\ne: [1,*x]\n",
+    "- - - - [a, b, {c: d}]\n" * 40,
+    "a:\n" + "".join(f"  k{i}: [x-{i}, '-:?']\n" for i in range(60)),
+    "{" + ",".join(f"k{i}" for i in range(60_000)) + "}\n",
+    f"a: &a {'[' * 60}{']' * 60}\nb: {'[' * 60}*a{']' * 60}\n",
+    "a: " + "[" * 150 + "]" * 150 + "\n",
+    "a: [1, 2\n",
+    "a: *missing\n",
+]
+
+
+@pytest.mark.parametrize("text", SHORTCUT_TEXTS, ids=range(len(SHORTCUT_TEXTS)))
+def test_skipped_checks_change_nothing(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The depth pre-scan and the alias graph walk are skipped where they cannot find anything;
+    # run them always, and every answer is the same.
+    quick = load_documents(text)
+    monkeypatch.setattr(yamlpos, "_may_nest_deep", lambda text: True)
+    monkeypatch.setattr(yamlpos, "_may_expand", lambda text: True)
+    assert load_documents(text) == quick

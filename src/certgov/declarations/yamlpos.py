@@ -262,7 +262,7 @@ def _fast_loader(text: str) -> Any:
     """
     if _CSafeLoader is None:
         return None
-    if sum(map(text.count, _NESTING_INDICATORS)) < MAX_DEPTH:
+    if not _may_nest_deep(text):
         return _CSafeLoader(text)
     depth = 0
     try:
@@ -278,10 +278,16 @@ def _fast_loader(text: str) -> Any:
     return _CSafeLoader(text)
 
 
+def _may_nest_deep(text: str) -> bool:
+    """Whether `text` has enough nesting indicators to open MAX_DEPTH collections."""
+    return sum(map(text.count, _NESTING_INDICATORS)) >= MAX_DEPTH
+
+
 def _may_expand(text: str) -> bool:
     """Whether a document of `text` can be a graph rather than a tree (it has an alias), or
-    have more than MAX_EXPANDED_NODES nodes (each node takes at least two characters)."""
-    return len(text) > 2 * MAX_EXPANDED_NODES or _ALIAS_START.search(text) is not None
+    have more than MAX_EXPANDED_NODES nodes (without aliases, never more than characters:
+    `{a,b}` spends two on a key and its empty value)."""
+    return len(text) > MAX_EXPANDED_NODES or _ALIAS_START.search(text) is not None
 
 
 def _read(loader: Any, text: str) -> tuple[list[Document], list[YamlProblem]]:
