@@ -49,6 +49,15 @@ class State:
     """A set of resources keyed by (kind, name)."""
 
     resources: Mapping[tuple[str, str], Resource]
+    _by_kind: Mapping[str, tuple[Resource, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        by_kind: dict[str, list[Resource]] = {}
+        for (kind, _), resource in self.resources.items():
+            by_kind.setdefault(kind, []).append(resource)
+        object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in by_kind.items()})
 
     @classmethod
     def build(cls, resources: Iterable[Resource]) -> State:
@@ -65,7 +74,7 @@ class State:
         return self.resources.get((kind, name))
 
     def of_kind(self, kind: str) -> list[Resource]:
-        return [r for (k, _), r in self.resources.items() if k == kind]
+        return list(self._by_kind.get(kind, ()))
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources.values())
