@@ -124,6 +124,19 @@ def test_enable_disable_and_delete(writer: httpx.Client) -> None:
     assert writer.get(f"{POLICIES}/1").status_code == 404
 
 
+def test_a_deleted_policys_id_and_etag_never_come_back(writer: httpx.Client) -> None:
+    # A reused id would start again at revision 1: the deleted policy's ETag would match the new
+    # one, and its audit history (rollout evidence is read by policy id) would carry over.
+    writer.post(POLICIES, json={**BODY, "name": "first"})
+    old = writer.post(POLICIES, json={**BODY, "name": "second"})
+    old_id, old_etag = old.json()["data"]["id"], old.headers["etag"]
+    assert writer.delete(f"{POLICIES}/{old_id}").status_code == 200
+    new = writer.post(POLICIES, json={**BODY, "name": "third"})
+    assert new.json()["data"]["id"] == old_id + 1
+    stale = writer.put(f"{POLICIES}/{old_id}", json=BODY, headers={"If-Match": old_etag})
+    assert stale.status_code == 404
+
+
 @pytest.mark.parametrize("policy_id", [0, -1, 2**31, 2**63, 10**30])
 @pytest.mark.parametrize(
     ("method", "suffix"),

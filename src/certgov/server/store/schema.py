@@ -136,6 +136,9 @@ policies = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("revision", Integer, nullable=False),
+    # Ids are never reused (PostgreSQL's sequence does not; SQLite needs AUTOINCREMENT): a new
+    # policy must not inherit a deleted one's id, ETag ("<id>-1") or audit history.
+    sqlite_autoincrement=True,
 )
 
 certificate_authority = Table(
