@@ -95,11 +95,15 @@ def gather(client: ClmClient, desired: State, live: State) -> dict[tuple[str, st
     if not wanted:
         return {}
     starts: dict[tuple[str, str], datetime] = {}
+    history: dict[Any, list[dict[str, Any]]] = {}  # each policy's changes, read once
     for name, policy_id, rule in wanted:
-        events = [
-            e for e in client.audit_events(policy_id=policy_id) if e.get("type") in POLICY_CHANGES
-        ]
-        since = soft_since(events, rule)
+        if policy_id not in history:
+            history[policy_id] = [
+                e
+                for e in client.audit_events(policy_id=policy_id)
+                if e.get("type") in POLICY_CHANGES
+            ]
+        since = soft_since(history[policy_id], rule)
         if since is not None:
             starts[(name, rule["action"])] = since
     if not starts:
