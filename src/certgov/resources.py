@@ -11,10 +11,15 @@ _PACKAGE_DATA = Path(__file__).parent / "_data"
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
+def checkout_dir(name: str) -> Path:
+    """`schemas` or `examples` of the source checkout (an editable install's too)."""
+    return _CHECKOUT / name
+
+
 def data_dir(name: str) -> Path:
     """`schemas` or `examples`: the wheel's copy when installed, else the checkout's folder."""
     installed = _PACKAGE_DATA / name
-    return installed if installed.is_dir() else _CHECKOUT / name
+    return installed if installed.is_dir() else checkout_dir(name)
 
 
 @cache

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from certgov import resources
 from certgov.declarations import schemagen, schemas
 from certgov.declarations.schemas import SchemaProblem, validate
 from certgov.rules.catalogue import CATALOGUE, RuleSpec, ValueSpec
@@ -104,18 +105,19 @@ def test_a_rule_with_required_values_requires_values() -> None:
 
 
 def test_schemas_are_read_from_the_repository_in_an_editable_install() -> None:
-    assert schemas.schema_dir() == schemas.repo_schema_dir()
-    assert (schemas.schema_dir() / "certgov.json").is_file()
+    assert resources.data_dir("schemas") == schemas.repo_schema_dir()
+    assert schemas.load_schemas()["certgov.json"] == json.loads(
+        (schemas.repo_schema_dir() / "certgov.json").read_text(encoding="utf-8")
+    )
 
 
 def test_schemas_are_read_from_package_data_when_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "certgov" / "_data" / "schemas"
-    data.mkdir(parents=True)
-    (data / "certgov.json").write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(schemas.resources, "files", lambda package: tmp_path / package)
-    assert schemas.schema_dir() == data
+    (tmp_path / "schemas").mkdir()
+    monkeypatch.setattr(resources, "_PACKAGE_DATA", tmp_path)
+    assert resources.data_dir("schemas") == tmp_path / "schemas"
+    assert resources.data_dir("examples") == resources.checkout_dir("examples")
 
 
 def test_validate_dispatches_on_kind() -> None:

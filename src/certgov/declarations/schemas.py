@@ -7,11 +7,9 @@ an editable install they are read from the repository's `schemas/` folder.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +20,20 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from certgov.declarations.yamlpos import join_index, join_key
+from certgov.resources import checkout_dir, load_schema
 
 SCHEMA_FILES = ("certgov.json", "config.json", "policy.json", "service-account.json")
 ENTRY_SCHEMA = "certgov.json"
 
 
 def repo_schema_dir() -> Path:
-    """The repository's `schemas/` folder (an editable install or a source checkout)."""
-    return Path(__file__).resolve().parents[3] / "schemas"
+    """The repository's `schemas/` folder, where schemagen writes."""
+    return checkout_dir("schemas")
 
 
-def schema_dir() -> Path:
-    """The installed package data when present, else the repository's folder."""
-    packaged = resources.files("certgov").joinpath("_data", "schemas")
-    if isinstance(packaged, Path) and (packaged / ENTRY_SCHEMA).is_file():
-        return packaged
-    return repo_schema_dir()
-
-
-@cache
 def load_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema file, by file name."""
-    folder = schema_dir()
-    return {name: json.loads((folder / name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+    """Every schema file, by file name (the installed copy, else the repository's)."""
+    return {name: load_schema(name) for name in SCHEMA_FILES}
 
 
 @cache
