@@ -54,7 +54,8 @@ def naive_plan(path: str, url: str, credentials: str, parallelism: int) -> dict[
     from certgov.plan import Facts, plan
     from certgov.plan.document import build_document
     from certgov.render import text
-    from certgov.workflow import open_stores, plan_options, store_facts
+    from certgov.run.facts import open_stores, store_facts
+    from certgov.run.plan import plan_options
 
     decls = load(path)
     with (

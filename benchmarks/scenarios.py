@@ -66,7 +66,8 @@ def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, 
     from certgov.client.live import read_live_state
     from certgov.declarations import load
     from certgov.plan import Facts, plan
-    from certgov.workflow import open_stores, plan_options, store_facts
+    from certgov.run.facts import open_stores, store_facts
+    from certgov.run.plan import plan_options
 
     load_t = time_calls(lambda: load(repo), 1)
     decls = load(repo)

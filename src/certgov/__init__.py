@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from certgov.errors import CertgovError
 from certgov.state import Resource, State
-
-__version__ = "0.1.0"
+from certgov.version import __version__
 
 __all__ = ["CertgovError", "Resource", "State", "__version__"]

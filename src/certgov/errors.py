@@ -3,6 +3,13 @@
     CertgovError                      exit 1 unless a subclass says otherwise
     ├── DeclarationError              bad declarations: every Problem found, each with a position
     ├── UsageError                    a command was called with options that cannot work together
+    ├── UnsafePlanError               the plan would disable or delete too much of a kind
+    ├── PlanFileError                 a plan file that cannot be used: unreadable, malformed, edited
+    ├── StalePlanError                an object the plan touches changed after planning
+    ├── SourceChangedError            the declarations on disk are not the plan's
+    ├── PolicyTestsFailedError        policy tests did not hold against the dry run
+    ├── ApplyFailedError              some changes failed; the others applied or not attempted
+    ├── DemoError                     a step of `certgov demo` failed
     ├── ApiError                      the CLM API answered with the contract's error envelope
     │   ├── AuthenticationError       login or session refused (exit 3)
     │   ├── ScopeError                403 INSUFFICIENT_SCOPE
@@ -79,6 +86,42 @@ class CertgovError(Exception):
 
 class UsageError(CertgovError):
     """Options or arguments that cannot work together."""
+
+
+class UnsafePlanError(CertgovError):
+    """The plan would delete or disable too large a share of a kind's managed objects."""
+
+
+class PlanFileError(CertgovError):
+    """A plan file that cannot be used: unreadable, malformed or edited by hand."""
+
+
+class StalePlanError(CertgovError):
+    """An object the plan touches changed after the plan was made."""
+
+
+class SourceChangedError(CertgovError):
+    """The declarations on disk are not the ones the plan was made from."""
+
+
+class PolicyTestsFailedError(CertgovError):
+    """At least one policy test did not hold; `count` says how many."""
+
+    def __init__(self, message: str, *, count: int) -> None:
+        super().__init__(message)
+        self.count = count
+
+    @classmethod
+    def counted(cls, failed: int) -> PolicyTestsFailedError:
+        return cls(f"{failed} policy test{'s' if failed != 1 else ''} failed", count=failed)
+
+
+class ApplyFailedError(CertgovError):
+    """Some changes failed; the others were applied or not attempted."""
+
+
+class DemoError(CertgovError):
+    """A step of the demo failed; the message says which and why."""
 
 
 class DeclarationError(CertgovError):

@@ -217,9 +217,14 @@ def _refingerprinted(**source: Any) -> PlanEdit:
     """Edit the plan's source and recompute the fingerprints, as a careful forger would."""
 
     def edit(document: dict[str, Any]) -> dict[str, Any]:
-        from certgov.plan.document import refingerprint
+        from certgov.plan.model import digest
 
-        return refingerprint({**document, "source": {**document["source"], **source}})
+        forged = {**document, "source": {**document["source"], **source}}
+        changes = [{k: v for k, v in c.items() if k != "backtest"} for c in forged["changes"]]
+        forged["changes_fingerprint"] = digest(changes)
+        covered = {k: v for k, v in forged.items() if k not in ("fingerprint", "created_at")}
+        forged["fingerprint"] = digest(covered)
+        return forged
 
     return edit
 

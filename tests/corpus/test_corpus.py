@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from certgov.run.plan import plan_options
 from click.testing import CliRunner
 
 from certgov.cli import cli
@@ -19,7 +20,6 @@ from certgov.errors import DeclarationError
 from certgov.plan import Facts, plan
 from certgov.plan.document import build_document, dumps
 from certgov.state import State
-from certgov.workflow import plan_options
 from tests.corpus.cases import BASE, CASES, A, Case, Content, account
 from tests.integration.conftest import LiveServer, start_server
 
@@ -70,7 +70,7 @@ def base_plan(repo: Path) -> dict[str, Any]:
         server="http://127.0.0.1",
         source={"path": str(repo), "git_commit": decls.git_commit, "digest": decls.digest},
         created_at="2026-06-01T00:00:00+00:00",
-    )
+    ).to_json()
 
 
 @pytest.fixture(scope="module")

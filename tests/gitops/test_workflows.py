@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from certgov.cli import workflows_check
 from certgov.cli.main import cli
 from certgov.gitops import workflows
 from certgov.gitops.workflows import Finding, Invocation
@@ -405,7 +406,7 @@ def _write(tmp_path: Path, name: str, run: str) -> Path:
 def test_hook_passes_good_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, "ok.yml", "certgov validate . && certgov apply . --auto-approve")
 
-    status = workflows.main([str(path), str(ROOT / ".github/actions/certgov/action.yml")])
+    status = workflows_check.main([str(path), str(ROOT / ".github/actions/certgov/action.yml")])
 
     assert (status, capsys.readouterr()) == (0, ("", ""))
 
@@ -413,7 +414,7 @@ def test_hook_passes_good_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_hook_names_each_unknown_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, "bad.yml", "certgov plan . --frmat json")
 
-    status = workflows.main([str(path)])
+    status = workflows_check.main([str(path)])
 
     assert (status, capsys.readouterr().err) == (
         1,
@@ -426,21 +427,21 @@ def test_hook_reports_schema_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "broken.yml"
     path.write_text("on: push\njobs:\n  a:\n    steps: []\n", encoding="utf-8")
 
-    status = workflows.main([str(path)])
+    status = workflows_check.main([str(path)])
 
     err = capsys.readouterr().err
     assert (status, err.splitlines()[0]) == (1, "Schema validation errors were encountered.")
 
 
 def test_hook_without_files_passes() -> None:
-    assert workflows.main([]) == 0
+    assert workflows_check.main([]) == 0
 
 
 def test_hook_runs_as_a_module(tmp_path: Path) -> None:
     path = _write(tmp_path, "ok.yml", "certgov validate .")
 
     done = subprocess.run(
-        [sys.executable, "-m", "certgov.gitops.workflows", str(path)],
+        [sys.executable, "-m", "certgov.cli.workflows_check", str(path)],
         capture_output=True,
         text=True,
         env=_offline_env(),
@@ -465,7 +466,7 @@ def test_the_pre_commit_hook_runs_this_module_on_workflow_and_action_files() -> 
     selected = [c for c in candidates if re.search(hook["files"], c)]
 
     assert (hook["entry"], hook["language"], selected) == (
-        "python -m certgov.gitops.workflows",
+        "python -m certgov.cli.workflows_check",
         "python",
         [
             ".github/workflows/ci.yml",

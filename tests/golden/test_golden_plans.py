@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certgov.run.plan import plan_options
 
 from certgov.client.live import live_resource
 from certgov.declarations import load
@@ -20,7 +21,6 @@ from certgov.plan.model import StoreRecordMeta
 from certgov.plan.schema import plan_schema_problems
 from certgov.render import markdown, text
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
-from certgov.workflow import plan_options
 
 CASES = sorted(p for p in (Path(__file__).parent / "plans").iterdir() if p.is_dir())
 DEFAULT_NOW = "2026-06-01T00:00:00+00:00"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from certgov.plan.compare import compare_changes
+from certgov.plan.model import Action, Change
 
 
-def change(address: str, action: str, **extra: object) -> dict[str, object]:
-    return {"address": address, "action": action, "after": {"description": ""}, **extra}
+def change(address: str, action: Action, **extra: Any) -> Change:
+    kind, _, name = address.partition("/")
+    fields: dict[str, Any] = {"before": None, "after": {"description": ""}, **extra}
+    return Change(action, kind, name, **fields)
 
 
 def test_compare_names_each_difference() -> None:

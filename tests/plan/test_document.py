@@ -11,7 +11,8 @@ import pytest
 
 from certgov.errors import Position
 from certgov.plan import Facts, PlanOptions, plan
-from certgov.plan.document import PlanFileError, build_document, dumps, load_plan_file
+from certgov.errors import PlanFileError
+from certgov.plan.document import PlanDocument, build_document, dumps, load_plan_file
 from certgov.plan.schema import plan_schema_problems
 from certgov.render import jsonplan
 from certgov.state import State
@@ -20,7 +21,7 @@ from tests.plan.helpers import SECRET, account, policy
 SOURCE = {"path": "repo", "git_commit": None, "digest": "sha256:" + "0" * 64}
 
 
-def sample_document(created_at: str = "2026-06-01T00:00:00+00:00") -> dict[str, object]:
+def sample_document(created_at: str = "2026-06-01T00:00:00+00:00") -> PlanDocument:
     desired = State.build(
         [account("ci", meta={"secret": SECRET}), policy("base", description="changed")]
     )
@@ -34,7 +35,7 @@ def test_document_validates_against_the_published_schema() -> None:
 
 
 def test_document_summary_counts_every_action() -> None:
-    assert sample_document()["summary"] == {
+    assert sample_document().summary == {
         "create": 1,
         "update": 1,
         "rename": 0,
@@ -52,13 +53,13 @@ def test_document_summary_counts_every_action() -> None:
 def test_fingerprint_ignores_created_at() -> None:
     a = sample_document("2026-06-01T00:00:00+00:00")
     b = sample_document("2027-01-01T00:00:00+00:00")
-    assert a["fingerprint"] == b["fingerprint"]
-    assert str(a["fingerprint"]).startswith("sha256:")
+    assert a.fingerprint == b.fingerprint
+    assert a.fingerprint.startswith("sha256:")
 
 
 def test_plan_document_holds_no_secret_value() -> None:
-    doc = sample_document()
-    (create,) = [c for c in doc["changes"] if c["action"] == "create"]  # type: ignore[union-attr]
+    doc = sample_document().to_json()
+    (create,) = [c for c in doc["changes"] if c["action"] == "create"]
     assert create["secret"] == {"store": "local", "path": "clm/ci"}
 
 
@@ -66,7 +67,7 @@ def test_json_renderer_writes_the_document() -> None:
     doc = sample_document()
     out = io.StringIO()
     jsonplan.render(doc, out)
-    assert json.loads(out.getvalue()) == doc
+    assert json.loads(out.getvalue()) == doc.to_json()
 
 
 def test_load_plan_file_round_trips(tmp_path: Path) -> None:
@@ -77,8 +78,8 @@ def test_load_plan_file_round_trips(tmp_path: Path) -> None:
 
 
 def test_load_plan_file_refuses_an_edited_plan(tmp_path: Path) -> None:
-    doc = sample_document()
-    doc["changes"][0]["after"]["description"] = "sneaky"  # type: ignore[index]
+    doc = sample_document().to_json()
+    doc["changes"][0]["after"]["description"] = "sneaky"
     path = tmp_path / "plan.json"
     path.write_text(dumps(doc))
     with pytest.raises(PlanFileError) as info:

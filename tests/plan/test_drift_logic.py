@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from certgov.drift import DriftReport, Finding, account_hygiene, pending_changes
+from certgov.run.drift import DriftReport, Finding, account_hygiene, pending_changes
+
 from certgov.state import State
 from tests.plan.helpers import SECRET, account, policy, with_meta
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
-from certgov.plan.model import DiffEntry, StoreRecordMeta
+from certgov.diff import DiffEntry
+from certgov.plan.model import SecretTarget, StoreRecordMeta
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
 from tests.plan.helpers import SECRET, account, policy, with_meta
 
@@ -37,7 +38,7 @@ def test_plan_creates_missing_objects_with_steps() -> None:
     assert pol.steps == ("create disabled", "prove by the dry run (0 tests)", "enable")
     assert pol.before is None
     assert pol.after == desired.get(POLICY, "base").spec
-    assert acct.secret == {"store": "local", "path": "clm/ci"}
+    assert acct.secret == SecretTarget("local", "clm/ci")
     assert acct.steps == ("create", "store the generated secret")
 
 
@@ -71,8 +72,8 @@ def test_plan_updates_each_account_field(
     assert change.action == "update"
     assert change.diff == (DiffEntry(path, before, after),)
     assert change.observed is not None
-    assert change.observed["id"] == "uuid-ci"
-    assert change.observed["etag"] == '"uuid-ci-1"'
+    assert change.observed.id == "uuid-ci"
+    assert change.observed.etag == '"uuid-ci-1"'
 
 
 def test_plan_updates_a_rule_item_by_item() -> None:
@@ -120,7 +121,7 @@ def test_plan_renames_instead_of_delete_and_create() -> None:
     assert change.name == "ci-new"
     assert change.diff == (DiffEntry("name", "ci-old", "ci-new"),)
     assert change.observed is not None
-    assert change.observed["id"] == "uuid-ci-old"
+    assert change.observed.id == "uuid-ci-old"
     assert result.unmanaged == ()
 
 
@@ -204,7 +205,7 @@ def test_plan_rotates_when_the_store_has_no_record() -> None:
     (change,) = plan(desired, live, facts, DEFAULT).changes
     assert change.action == "rotate"
     assert change.reason == "the store local has no record at clm/ci"
-    assert change.secret == {"store": "local", "path": "clm/ci"}
+    assert change.secret == SecretTarget("local", "clm/ci")
 
 
 def test_plan_rotates_when_the_record_belongs_to_another_secret() -> None:

@@ -16,7 +16,7 @@ NOW = Facts(now=datetime(2026, 6, 1, tzinfo=UTC))
 
 def test_markdown_of_a_plan_with_changes() -> None:
     doc = sample_document()
-    fp = str(doc["fingerprint"])[:19]
+    fp = doc.fingerprint[:19]
     assert markdown.render_text(doc, marker="<!-- certgov:plan:repo -->") == (
         "<!-- certgov:plan:repo -->\n"
         "### certgov plan\n\n"
@@ -48,7 +48,7 @@ def test_markdown_without_changes_is_one_line() -> None:
         source=SOURCE,
         created_at="x",
     )
-    fp = str(doc["fingerprint"])[:19]
+    fp = doc.fingerprint[:19]
     assert markdown.render_text(doc) == f"### certgov plan\n\nNo changes · plan `{fp}…`\n"
 
 
@@ -66,7 +66,7 @@ def big_document() -> dict[str, object]:
 
 def test_markdown_of_5000_changes_fits_and_keeps_every_delete() -> None:
     doc = big_document()
-    assert len(doc["changes"]) == 5100  # type: ignore[arg-type]
+    assert len(doc.changes) == 5100
     body = markdown.render_text(doc, details_url="https://ci.example/artifacts/1")
     assert len(body) <= markdown.COMMENT_LIMIT
     deletes = [line for line in body.splitlines() if line.startswith("> - **delete**")]

@@ -1,11 +1,14 @@
 """The executor: applies exactly the changes of one plan document, and nothing else.
 
-Before any write it re-reads the live objects and refuses a stale plan (an object the plan
-touches has changed since). Writes carry `If-Match` (the etag re-read now, once the object's
-content is confirmed unchanged) and creates an `Idempotency-Key` derived from the plan's
-fingerprint, the address and the run, so a retried create is replayed rather than duplicated.
-Objects that an interrupted or concurrent run created are adopted, not duplicated. Phases run
-in the planner's dependency order; the objects of one phase run in parallel.
+`run(document, ops, stores, on_outcome)` first re-reads the live objects and refuses a stale plan
+(an object the plan touches has changed since). Writes carry `If-Match` (the ETag re-read now,
+once the object's content is confirmed unchanged) and creates an `Idempotency-Key` derived from
+the plan's fingerprint, the address and the run, so a retried create is replayed rather than
+duplicated. Objects that an interrupted or concurrent run created are adopted, not duplicated.
+Phases run in the planner's dependency order; the objects of one phase run in parallel.
+
+Each kind has its actions object with an explicit action table (`PolicyActions`,
+`AccountActions`); the walk looks an action up in its kind's table and never branches on kinds.
 """
 
 from __future__ import annotations
@@ -13,155 +16,80 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certgov.apply.failpoints import failpoint
+from certgov.apply.ops import AccountOps, KindOps, Operations, PolicyOps
+from certgov.apply.result import APPLIED, FAILED, NOT_ATTEMPTED, PAST_TENSE, ApplyResult, Outcome
+from certgov.diff import field_diff
 from certgov.errors import (
     CertgovError,
     ConflictError,
     NotFoundError,
+    PolicyTestsFailedError,
     PreconditionFailedError,
     SecretStoreError,
+    StalePlanError,
 )
-from certgov.plan.model import ACTION_ORDER, digest
-from certgov.plan.planner import field_diff
-from certgov.policytest import cases_for, inline_body, run_cases, softened_rules
-from certgov.state import (
-    POLICY,
-    SERVICE_ACCOUNT,
-    Resource,
-    State,
-    api_body,
-    policy_spec,
-    service_account_spec,
-)
+from certgov.plan.document import PlanDocument
+from certgov.plan.model import ACTION_ORDER, Change, SecretTarget, digest
+from certgov.policytest import Evaluate, PolicyTestCase, inline_body, run_cases, softened_rules
+from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
-    from certgov.client import ClmClient
+    from certgov.client import Credentials
 
-APPLIED, FAILED, NOT_ATTEMPTED = "applied", "failed", "not attempted"
 # How long to wait for another run to store the secret of an account it created.
 ADOPT_WAIT = 5.0
-PAST_TENSE = {
-    "rename": "renamed",
-    "create": "created",
-    "update": "updated",
-    "enable": "enabled",
-    "disable": "disabled",
-    "delete": "deleted",
-    "rotate": "rotated",
-    "promote": "promoted",
-}
 
-
-class StalePlanError(CertgovError):
-    """An object the plan touches changed after the plan was made."""
-
-
-class PolicyTestFailedError(CertgovError):
-    """A policy's tests did not hold against the dry run during apply."""
-
-
-class ApplyFailedError(CertgovError):
-    """Some changes failed; the others were applied or not attempted."""
+Handler = Callable[[Change], str]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    address: str
-    action: str
-    status: str
-    message: str = ""
+class PolicyProof:
+    """What proves a policy by the dry run before it is enabled: its declared tests, and its
+    declared spec (rules that a rollout holds soft count as the hard rules they will become)."""
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "address": self.address,
-            "action": self.action,
-            "status": self.status,
-            "message": self.message,
-        }
+    cases: tuple[PolicyTestCase, ...]
+    declared: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    fingerprint: str
-    outcomes: tuple[Outcome, ...]
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status != APPLIED]
-
-    def counts(self) -> dict[str, int]:
-        counts = {PAST_TENSE[a]: 0 for a in ACTION_ORDER}
-        for o in self.outcomes:
-            if o.status == APPLIED:
-                counts[PAST_TENSE[o.action]] += 1
-        counts["failed"] = sum(1 for o in self.outcomes if o.status == FAILED)
-        counts["not attempted"] = sum(1 for o in self.outcomes if o.status == NOT_ATTEMPTED)
-        return counts
-
-    def summary_line(self) -> str:
-        c = self.counts()
-        parts = [f"{c['created']} created", f"{c['updated']} updated"]
-        for word in ("renamed", "enabled", "disabled", "deleted", "rotated", "promoted"):
-            if c[word]:
-                parts.append(f"{c[word]} {word}")
-        parts.append(f"{c['failed']} failed")
-        if c["not attempted"]:
-            parts.append(f"{c['not attempted']} not attempted")
-        return "Apply complete: " + ", ".join(parts) + "."
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": "1",
-            "plan_fingerprint": self.fingerprint,
-            "summary": self.counts(),
-            "results": [o.to_json() for o in self.outcomes],
-        }
-
-
-def _live_index(live: State) -> dict[tuple[str, Any], Resource]:
-    return {(r.kind, r.meta.get("id")): r for r in live}
-
-
-def _same_content(spec: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+def _same_content(spec: Mapping[str, Any], after: Mapping[str, Any] | None) -> bool:
     # A run creates a policy disabled and enables it once proven, so `enabled` may lag.
-    return {**spec, "enabled": None} == {**after, "enabled": None}
+    return {**spec, "enabled": None} == {**(after or {}), "enabled": None}
 
 
-def check_fresh(document: Mapping[str, Any], live: State) -> dict[str, Resource]:
+def check_fresh(document: PlanDocument, live: State) -> dict[str, Resource]:
     """The live object behind each change, refusing the plan when one changed since planning.
 
     A create whose object now exists with the declared content (an interrupted or concurrent
     run made it) maps to that object, for the executor to adopt; changes to objects the plan
     does not touch do not matter.
     """
-    by_id = _live_index(live)
+    by_id = {(r.kind, r.meta.get("id")): r for r in live}
     current: dict[str, Resource] = {}
     stale: list[str] = []
-    for change in document["changes"]:
-        address, kind = change["address"], change["kind"]
-        observed = change.get("observed")
-        if observed is None:
-            existing = live.get(kind, change["name"])
+    for change in document.changes:
+        address = change.address
+        if change.observed is None:
+            existing = live.get(change.kind, change.name)
             if existing is None:
                 continue
-            if _same_content(existing.spec, change["after"]):
+            if _same_content(existing.spec, change.after):
                 current[address] = existing
                 continue
             stale.append(f"{address}: created by someone else since the plan")
             continue
-        obj = by_id.get((kind, observed["id"]))
+        obj = by_id.get((change.kind, change.observed.id))
         if obj is None:
             stale.append(f"{address}: deleted by someone else since the plan")
             continue
-        if digest(obj.spec) != observed["digest"]:
-            changed = field_diff(change["before"] or {}, obj.spec)
+        if digest(obj.spec) != change.observed.digest:
+            changed = field_diff(change.before or {}, obj.spec)
             what = ", ".join(f"{d.path}: {d.before!r} → {d.after!r}" for d in changed)
             stale.append(f"{address}: changed since the plan ({what})")
             continue
@@ -184,127 +112,289 @@ def idempotency_key(fingerprint: str, address: str, run: str) -> str:
     return hashlib.sha256(f"{fingerprint}\n{address}\n{run}".encode()).hexdigest()
 
 
-class Executor:
-    """Runs one plan document's changes against the API, phase by phase."""
+class _Memory:
+    """One run's memory of each object it touches: its id and the ETag it last saw."""
+
+    def __init__(self, current: Mapping[str, Resource]) -> None:
+        self.ids: dict[str, Any] = {a: obj.meta.get("id") for a, obj in current.items()}
+        self.etags: dict[str, str | None] = {a: obj.meta.get("etag") for a, obj in current.items()}
+
+    def id(self, change: Change) -> Any:
+        return self.ids[change.address]
+
+    def etag(self, change: Change) -> str | None:
+        return self.etags.get(change.address)
+
+    def remember(self, change: Change, result: Any) -> None:
+        self.etags[change.address] = result.etag
+
+    def learn(self, change: Change, obj: Resource) -> None:
+        self.ids[change.address] = obj.meta.get("id")
+        self.etags[change.address] = obj.meta.get("etag")
+
+
+class _KindActions:
+    """The actions every kind shares; a kind's subclass adds its own and builds the table."""
+
+    ops: KindOps
+
+    def __init__(self, memory: _Memory, key_of: Callable[[Change], str]) -> None:
+        self.memory = memory
+        self.key_of = key_of
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            "create": self.create,
+            "update": self.update,
+            "rename": self.rename,
+            "enable": self.enable,
+            "disable": self.disable,
+            "delete": self.delete,
+        }
+
+    # -- shared actions ----------------------------------------------------------------------
+
+    def create(self, change: Change) -> str:
+        try:
+            return self.make(change, self.key_of(change))
+        except ConflictError as exc:
+            return self._conflict(change, exc)
+
+    def update(self, change: Change) -> str:
+        raise NotImplementedError  # pragma: no cover - each kind defines it
+
+    def make(self, change: Change, key: str) -> str:
+        raise NotImplementedError  # pragma: no cover - each kind defines it
+
+    def adopt(self, change: Change, existing: Resource) -> str:
+        raise NotImplementedError  # pragma: no cover - each kind defines it
+
+    def enable(self, change: Change) -> str:
+        return self.toggle(change, True)
+
+    def disable(self, change: Change) -> str:
+        return self.toggle(change, False)
+
+    def rename(self, change: Change) -> str:
+        self.update(change)
+        return f"renamed from {(change.before or {}).get('name')!r}"
+
+    def delete(self, change: Change) -> str:
+        self.ops.delete(self.memory.id(change), if_match=self.memory.etag(change))
+        return "deleted"
+
+    def toggle(self, change: Change, enable: bool) -> str:
+        result = self.ops.set_enabled(
+            self.memory.id(change), enable, if_match=self.memory.etag(change)
+        )
+        self.memory.remember(change, result)
+        return "enabled" if enable else "disabled"
+
+    # -- conflicts and retries ---------------------------------------------------------------
+
+    def _conflict(self, change: Change, exc: ConflictError) -> str:
+        """A 409 on create: adopt the object when another run made it with the declared content."""
+        existing = self.ops.find(change.name)
+        if existing is None or not _same_content(existing.spec, change.after):
+            raise CertgovError(f"{change.address}: {exc.message}") from None
+        self.memory.learn(change, existing)
+        return self.adopt(change, existing)
+
+    def already_done(self, change: Change) -> bool:
+        """After a 412 or 404 on a write: whether the object is now exactly as the change wanted
+        (an earlier attempt whose answer was lost, retried by the client, made the change)."""
+        try:
+            found, etag = self.ops.get(self.memory.id(change))
+        except NotFoundError:
+            return change.action == "delete"
+        if change.action == "delete" or dict(found.spec) != change.after:
+            return False
+        self.memory.etags[change.address] = etag
+        return True
+
+
+class PolicyActions(_KindActions):
+    """Policies: created disabled and proven by the dry run before they are enabled."""
+
+    ops: PolicyOps
 
     def __init__(
         self,
-        client: ClmClient,
-        stores: Mapping[str, SecretStore],
-        *,
-        document: Mapping[str, Any],
-        current: Mapping[str, Resource],
-        desired: State,
-        root: Path,
-        server_url: str,
-        parallelism: int = 8,
-        emit: Callable[[Outcome], None] = lambda outcome: None,
-        adopt_wait: float = ADOPT_WAIT,
+        memory: _Memory,
+        key_of: Callable[[Change], str],
+        ops: PolicyOps,
+        validate: Evaluate,
+        proofs: Mapping[str, PolicyProof],
     ) -> None:
-        self.client = client
-        self.stores = stores
-        self.document = document
-        self.current = current
-        self.desired = desired
-        self.root = root
-        self.server_url = server_url
-        self.parallelism = max(1, parallelism)
-        self.emit = emit
-        self.etags: dict[str, str | None] = {
-            address: obj.meta.get("etag") for address, obj in current.items()
-        }
-        self.run_id = secrets.token_hex(16)
-        self.adopt_wait = adopt_wait
-        self.ids: dict[str, Any] = {address: obj.meta.get("id") for address, obj in current.items()}
+        super().__init__(memory, key_of)
+        self.ops = ops
+        self.validate = validate
+        self.proofs = proofs
 
-    def run(self) -> ApplyResult:
-        changes = list(self.document["changes"])
-        outcomes: dict[int, Outcome] = {}
-        failed_addresses: set[str] = set()
-        if changes:
-            failpoint("before_first_write")
-        for action in ACTION_ORDER:
-            batch = [(i, c) for i, c in enumerate(changes) if c["action"] == action]
-            runnable = []
-            for i, change in batch:
-                if change["address"] in failed_addresses:
-                    outcomes[i] = Outcome(
-                        change["address"],
-                        action,
-                        NOT_ATTEMPTED,
-                        "an earlier change of this object failed",
-                    )
-                    self.emit(outcomes[i])
-                else:
-                    runnable.append((i, change))
-            with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-                for i, outcome in zip(
-                    [i for i, _ in runnable],
-                    pool.map(self._run_one, [c for _, c in runnable]),
-                    strict=True,
-                ):
-                    outcomes[i] = outcome
-                    if outcome.status != APPLIED:
-                        failed_addresses.add(outcome.address)
-        return ApplyResult(
-            str(self.document["fingerprint"]), tuple(outcomes[i] for i in range(len(changes)))
+    def table(self) -> dict[str, Handler]:
+        return {**super().table(), "promote": self.promote}
+
+    def prove(self, change: Change, *, policy_id: Any = None) -> str:
+        """Run the policy's tests through the dry run: by id against the stored policy, or
+        inline; raise naming every failing test."""
+        after = change.after or {}
+        proof = self.proofs.get(change.name)
+        if proof is None:
+            cases: Sequence[PolicyTestCase] = ()
+            softened: frozenset[str] = frozenset()
+        else:
+            cases, softened = proof.cases, softened_rules(proof.declared, after)
+        body = None if policy_id is not None else inline_body(after)
+        results = run_cases(
+            cases, self.validate, policy_body=body, policy_id=policy_id, softened=softened
         )
+        failing = [r for r in results if not r.passed]
+        if failing:
+            names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
+            raise PolicyTestsFailedError(f"its tests failed: {names}", count=len(failing))
+        return f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
 
-    def _run_one(self, change: Mapping[str, Any]) -> Outcome:
-        address, action = change["address"], change["action"]
+    def make(self, change: Change, key: str) -> str:
+        result = self.ops.create(change.after or {}, idempotency_key=key)
+        policy_id = result.data["id"]
         try:
-            message = self._dispatch(change)
-            outcome = Outcome(address, action, APPLIED, message)
-        except CertgovError as exc:
-            outcome = Outcome(address, action, FAILED, exc.message)
-        self.emit(outcome)
-        failpoint("after_change")
-        return outcome
+            proof = self.prove(change, policy_id=policy_id)
+        except PolicyTestsFailedError as exc:
+            raise CertgovError(f"created disabled, and left disabled: {exc.message}") from None
+        if not (change.after or {})["enabled"]:
+            return f"created disabled; {proof}"
+        self.ops.set_enabled(policy_id, True, if_match=result.etag)
+        return f"created disabled, {proof}, enabled"
 
-    def _dispatch(self, change: Mapping[str, Any]) -> str:
-        action, address = change["action"], change["address"]
-        if action == "create" and address in self.current:
-            return self._adopt(change, self.current[address])
-        handler: Callable[[Mapping[str, Any]], str] = getattr(self, f"_{action}")
+    def adopt(self, change: Change, existing: Resource) -> str:
+        """A create whose policy an interrupted or concurrent run made: a policy left disabled
+        is proven and enabled."""
+        done = "conflict met: it already existed with the declared content"
+        if (change.after or {})["enabled"] and not existing.spec["enabled"]:
+            proof = self.prove(change, policy_id=self.memory.id(change))
+            self.toggle(change, True)
+            return f"{done}, disabled; {proof}, enabled"
+        return done
+
+    def update(self, change: Change) -> str:
+        return self._replace(change, "updated")
+
+    def promote(self, change: Change) -> str:
+        return self._replace(change, "promoted")
+
+    def _replace(self, change: Change, done: str) -> str:
+        """Replace a policy; a policy that will be enabled is proven first.
+
+        A live enabled policy is proven inline before the PUT, so that it never spends a moment
+        disabled; a disabled one is stored disabled, proven by id, then enabled.
+        """
+        after, memory = change.after or {}, self.memory
+        policy_id = memory.id(change)
+        proof = self.proofs.get(change.name)
+        if not after["enabled"] or proof is None or not proof.cases:
+            memory.remember(
+                change, self.ops.replace(policy_id, after, if_match=memory.etag(change))
+            )
+            return done
+        if (change.before or {}).get("enabled"):
+            passed = self.prove(change)
+            memory.remember(
+                change, self.ops.replace(policy_id, after, if_match=memory.etag(change))
+            )
+            return f"{done} ({passed} inline first)"
+        stored = {**after, "enabled": False}
+        result = self.ops.replace(policy_id, stored, if_match=memory.etag(change))
+        memory.remember(change, result)
         try:
-            return handler(change)
-        except (PreconditionFailedError, NotFoundError) as exc:
-            if action in ("create", "rotate") or not self._already_done(change):
-                raise
-            return f"{PAST_TENSE[action]} (the object already was as planned: {exc.code})"
+            passed = self.prove(change, policy_id=policy_id)
+        except PolicyTestsFailedError as exc:
+            raise CertgovError(f"{done} but left disabled: {exc.message}") from None
+        memory.remember(change, self.ops.set_enabled(policy_id, True, if_match=result.etag))
+        return f"{done} disabled, {passed}, enabled"
 
-    def _already_done(self, change: Mapping[str, Any]) -> bool:
-        """After a 412 or 404 on a write: whether the object is now exactly as the change wanted
-        (an earlier attempt whose answer was lost, retried by the client, made the change)."""
-        kind, object_id = change["kind"], self._id(change)
-        try:
-            if kind == POLICY:
-                found = self.client.get_policy(object_id)
-                spec = policy_spec(found.data)
-            else:
-                found = self.client.get_service_account(object_id)
-                spec = service_account_spec(found.data)
-        except NotFoundError:
-            return bool(change["action"] == "delete")
-        if change["action"] == "delete" or dict(spec) != change["after"]:
-            return False
-        self.etags[change["address"]] = found.etag
-        return True
+    def enable(self, change: Change) -> str:
+        # A policy is proven against its stored self before it may block anything.
+        proof = self.prove(change, policy_id=self.memory.id(change))
+        return f"{proof}; {self.toggle(change, True)}"
 
-    # -- helpers -------------------------------------------------------------------------------
 
-    def _id(self, change: Mapping[str, Any]) -> Any:
-        return self.ids[change["address"]]
+class AccountActions(_KindActions):
+    """Service accounts: a secret issued by create or regeneration goes to its store at once."""
 
-    def _remember(self, address: str, result: Any) -> None:
-        self.etags[address] = result.etag
+    ops: AccountOps
 
-    def _store_secret(self, change: Mapping[str, Any], obj: Mapping[str, Any], creds: Any) -> str:
+    def __init__(
+        self,
+        memory: _Memory,
+        key_of: Callable[[Change], str],
+        ops: AccountOps,
+        stores: Mapping[str, SecretStore],
+        server_url: str,
+        adopt_wait: float,
+    ) -> None:
+        super().__init__(memory, key_of)
+        self.ops = ops
+        self.stores = stores
+        self.server_url = server_url
+        self.adopt_wait = adopt_wait
+
+    def table(self) -> dict[str, Handler]:
+        return {**super().table(), "rotate": self.rotate}
+
+    def make(self, change: Change, key: str) -> str:
+        after = change.after or {}
+        result = self.ops.create(after, idempotency_key=key)
+        obj, creds, etag = result.data, result.credentials, result.etag
+        note = ""
+        if creds is None:
+            # A replayed answer has no secret: the first attempt's secret is lost; make a new one.
+            result = self.ops.regenerate(obj["uuid"], if_match=etag)
+            obj, creds, etag = result.data, result.credentials, result.etag
+            note = " (earlier answer lost; secret regenerated)"
+        stored = self._store_secret(change, obj, creds)
+        if not after["enabled"]:
+            self.ops.set_enabled(obj["uuid"], False, if_match=etag)
+            return f"created disabled{note}{stored}"
+        return f"created{note}{stored}"
+
+    def adopt(self, change: Change, existing: Resource) -> str:
+        """A create whose account an interrupted or concurrent run made: an account whose secret
+        is not in the store gets a new one (If-Match: the object as read now), stored."""
+        done = "conflict met: it already existed with the declared content"
+        if change.secret and not self._await_record(change.secret, existing):
+            # No run is storing this account's secret: whoever made it died first.
+            result = self.ops.regenerate(self.memory.id(change), if_match=self.memory.etag(change))
+            self.memory.remember(change, result)
+            stored = self._store_secret(change, result.data, result.credentials)
+            done += f", without its secret in the store: secret regenerated{stored}"
+        enabled = bool((change.after or {})["enabled"])
+        if existing.spec["enabled"] != enabled:
+            self.toggle(change, enabled)
+        return done
+
+    def update(self, change: Change) -> str:
+        after, memory = change.after or {}, self.memory
+        result = self.ops.replace(memory.id(change), after, if_match=memory.etag(change))
+        memory.remember(change, result)
+        if (change.before or {}).get("enabled") != after["enabled"]:
+            self.toggle(change, bool(after["enabled"]))
+        return "updated"
+
+    def rotate(self, change: Change) -> str:
+        result = self.ops.regenerate(self.memory.id(change), if_match=self.memory.etag(change))
+        self.memory.remember(change, result)
+        return "secret rotated" + self._store_secret(change, result.data, result.credentials)
+
+    def _store_secret(
+        self, change: Change, obj: Mapping[str, Any], creds: Credentials | None
+    ) -> str:
         from certgov.apply.stores import SecretRecord, write_with_retry
 
-        target = change.get("secret")
+        target = change.secret
         if not target:
             return "; its secret was not kept (no secret.store is declared)"
+        if creds is None:  # pragma: no cover - create and regenerate always carry one
+            raise CertgovError(f"the server issued no secret for {change.name}")
         record = SecretRecord(
             uuid=str(obj["uuid"]),
             client_id=creds.client_id,
@@ -314,130 +404,16 @@ class Executor:
         )
         failpoint("after_create_before_store")
         try:
-            write_with_retry(self.stores[target["store"]], target["path"], record)
+            write_with_retry(self.stores[target.store], target.path, record)
         except SecretStoreError as exc:
             raise CertgovError(
-                f"secret for {change['name']} was generated but not stored: {exc.message}; "
+                f"secret for {change.name} was generated but not stored: {exc.message}; "
                 "run apply again to regenerate it"
             ) from None
         failpoint("after_store")
-        return f"; secret stored in {target['store']} at {target['path']}"
+        return f"; secret stored in {target.store} at {target.path}"
 
-    # -- actions -------------------------------------------------------------------------------
-
-    def _create(self, change: Mapping[str, Any]) -> str:
-        key = idempotency_key(str(self.document["fingerprint"]), change["address"], self.run_id)
-        after = change["after"]
-        if change["kind"] == POLICY:
-            return self._create_policy(change, after, key)
-        return self._create_account(change, after, key)
-
-    def _conflict(self, change: Mapping[str, Any], exc: ConflictError) -> str:
-        """A 409 on create: adopt the object when another run made it with the declared content."""
-        from certgov.client.live import live_resource
-
-        kind, name, address = change["kind"], change["name"], change["address"]
-        find = self.client.find_policy if kind == POLICY else self.client.find_service_account
-        found = find(name)
-        existing = live_resource(kind, found.data) if found is not None else None
-        if existing is None or not _same_content(existing.spec, change["after"]):
-            raise CertgovError(f"{address}: {exc.message}") from None
-        self.ids[address] = existing.meta.get("id")
-        self.etags[address] = existing.meta.get("etag")
-        return self._adopt(change, existing)
-
-    def _cases(self, name: str, after: Mapping[str, Any]) -> tuple[list[Any], frozenset[str]]:
-        resource = self.desired.get(POLICY, name)
-        if resource is None:
-            return [], frozenset()
-        return cases_for(resource, root=self.root), softened_rules(resource.spec, after)
-
-    def _prove(self, change: Mapping[str, Any], *, policy_id: Any = None) -> str:
-        """Run the policy's tests through the dry run: by id against the stored policy, or
-        inline; raise naming every failing test."""
-        after = change["after"]
-        cases, softened = self._cases(change["name"], after)
-
-        def evaluate(request: Mapping[str, Any], policy: Any, pid: Any) -> Mapping[str, Any]:
-            return self.client.validate(request=dict(request), policy=policy, policy_id=pid)
-
-        body = None if policy_id is not None else inline_body(after)
-        results = run_cases(
-            cases, evaluate, policy_body=body, policy_id=policy_id, softened=softened
-        )
-        failing = [r for r in results if not r.passed]
-        if failing:
-            names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
-            raise PolicyTestFailedError(f"its tests failed: {names}")
-        return f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
-
-    def _create_policy(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
-        body = {**api_body(POLICY, after), "is_enabled": False}
-        try:
-            result = self.client.create_policy(body, idempotency_key=key)
-        except ConflictError as exc:
-            return self._conflict(change, exc)
-        policy_id = result.data["id"]
-        try:
-            proof = self._prove(change, policy_id=policy_id)
-        except PolicyTestFailedError as exc:
-            raise CertgovError(f"created disabled, and left disabled: {exc.message}") from None
-        if not after["enabled"]:
-            return f"created disabled; {proof}"
-        self.client.enable_policy(policy_id, if_match=result.etag)
-        return f"created disabled, {proof}, enabled"
-
-    def _create_account(self, change: Mapping[str, Any], after: Mapping[str, Any], key: str) -> str:
-        try:
-            result = self.client.create_service_account(
-                api_body(SERVICE_ACCOUNT, after), idempotency_key=key
-            )
-        except ConflictError as exc:
-            return self._conflict(change, exc)
-        obj, creds, etag = result.data, result.credentials, result.etag
-        note = ""
-        if creds is None:
-            # A replayed answer has no secret: the first attempt's secret is lost; make a new one.
-            result = self.client.regenerate_secret(obj["uuid"], if_match=etag)
-            obj, creds, etag = result.data, result.credentials, result.etag
-            note = " (earlier answer lost; secret regenerated)"
-        stored = self._store_secret(change, obj, creds)
-        if not after["enabled"]:
-            self.client.disable_service_account(obj["uuid"], if_match=etag)
-            return f"created disabled{note}{stored}"
-        return f"created{note}{stored}"
-
-    def _adopt(self, change: Mapping[str, Any], existing: Resource) -> str:
-        """A create whose object an interrupted or concurrent run made: finish what it left.
-
-        A policy left disabled is proven and enabled; an account whose secret is not in the
-        store gets a new one (If-Match: the object as read now), stored.
-        """
-        after, address = change["after"], change["address"]
-        done = "conflict met: it already existed with the declared content"
-        if change["kind"] == POLICY:
-            if after["enabled"] and not existing.spec["enabled"]:
-                proof = self._prove(change, policy_id=self._id(change))
-                self._remember(
-                    address,
-                    self.client.enable_policy(self._id(change), if_match=self.etags.get(address)),
-                )
-                return f"{done}, disabled; {proof}, enabled"
-            return done
-        target = change.get("secret")
-        if target and not self._await_record(target, existing):
-            # No run is storing this account's secret: whoever made it died first.
-            result = self.client.regenerate_secret(
-                self._id(change), if_match=self.etags.get(address)
-            )
-            self._remember(address, result)
-            stored = self._store_secret(change, result.data, result.credentials)
-            done += f", without its secret in the store: secret regenerated{stored}"
-        if existing.spec["enabled"] != after["enabled"]:
-            self._toggle(change, after["enabled"])
-        return done
-
-    def _await_record(self, target: Mapping[str, Any], existing: Resource) -> bool:
+    def _await_record(self, target: SecretTarget, existing: Resource) -> bool:
         """Whether the store holds (or, within adopt_wait, comes to hold) the account's record.
 
         The run that created the account stores its secret moments later; only when none
@@ -447,108 +423,87 @@ class Executor:
         wanted = (existing.meta.get("client_id"), existing.meta.get("secret_created_at"))
         deadline = time.monotonic() + self.adopt_wait
         while True:
-            meta = self.stores[target["store"]].read_meta(target["path"])
+            meta = self.stores[target.store].read_meta(target.path)
             if meta is not None and (meta.client_id, meta.secret_created_at) == wanted:
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.2)
 
-    def _update(self, change: Mapping[str, Any]) -> str:
-        kind, after = change["kind"], change["after"]
-        address = change["address"]
-        if kind == POLICY:
-            return self._update_policy(change)
-        result = self.client.replace_service_account(
-            self._id(change), api_body(SERVICE_ACCOUNT, after), if_match=self.etags.get(address)
-        )
-        self._remember(address, result)
-        if change["before"]["enabled"] != after["enabled"]:
-            toggle = (
-                self.client.enable_service_account
-                if after["enabled"]
-                else self.client.disable_service_account
-            )
-            self._remember(address, toggle(self._id(change), if_match=self.etags.get(address)))
-        return "updated"
 
-    def _update_policy(self, change: Mapping[str, Any]) -> str:
-        """Replace a policy; a policy that will be enabled is proven first.
+def run(
+    document: PlanDocument,
+    ops: Operations,
+    stores: Mapping[str, SecretStore],
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+    *,
+    proofs: Mapping[str, PolicyProof] | None = None,
+    parallelism: int = 8,
+    adopt_wait: float = ADOPT_WAIT,
+) -> ApplyResult:
+    """Apply the document's changes, phase by phase; report each outcome as it happens.
 
-        A live enabled policy is proven inline before the PUT, so that it never spends a moment
-        disabled; a disabled one is stored disabled, proven by id, then enabled.
-        """
-        after, address, policy_id = change["after"], change["address"], self._id(change)
-        if not after["enabled"] or not self._cases(change["name"], after)[0]:
-            self._remember(
-                address,
-                self.client.replace_policy(
-                    policy_id, api_body(POLICY, after), if_match=self.etags.get(address)
-                ),
-            )
-            return "updated"
-        if change["before"]["enabled"]:
-            proof = self._prove(change)
-            self._remember(
-                address,
-                self.client.replace_policy(
-                    policy_id, api_body(POLICY, after), if_match=self.etags.get(address)
-                ),
-            )
-            return f"updated ({proof} inline first)"
-        body = {**api_body(POLICY, after), "is_enabled": False}
-        result = self.client.replace_policy(policy_id, body, if_match=self.etags.get(address))
-        self._remember(address, result)
+    Raises StalePlanError, before any write, when an object the plan touches changed since.
+    """
+    current = check_fresh(document, ops.read_live())
+    memory = _Memory(current)
+    run_id = secrets.token_hex(16)
+
+    def key_of(change: Change) -> str:
+        return idempotency_key(document.fingerprint, change.address, run_id)
+
+    kinds: dict[str, _KindActions] = {
+        POLICY: PolicyActions(memory, key_of, ops.policies, ops.validate, proofs or {}),
+        SERVICE_ACCOUNT: AccountActions(
+            memory, key_of, ops.accounts, stores, ops.server, adopt_wait
+        ),
+    }
+    tables = {kind: actions.table() for kind, actions in kinds.items()}
+
+    def dispatch(change: Change) -> str:
+        if change.action == "create" and change.address in current:
+            return kinds[change.kind].adopt(change, current[change.address])
+        handler = tables[change.kind].get(change.action)
+        if handler is None:
+            raise CertgovError(f"a {change.kind} cannot be {PAST_TENSE[change.action]}")
         try:
-            proof = self._prove(change, policy_id=policy_id)
-        except PolicyTestFailedError as exc:
-            raise CertgovError(f"updated but left disabled: {exc.message}") from None
-        self._remember(address, self.client.enable_policy(policy_id, if_match=result.etag))
-        return f"updated disabled, {proof}, enabled"
+            return handler(change)
+        except (PreconditionFailedError, NotFoundError) as exc:
+            if change.action in ("create", "rotate") or not kinds[change.kind].already_done(change):
+                raise
+            return f"{PAST_TENSE[change.action]} (the object already was as planned: {exc.code})"
 
-    def _rename(self, change: Mapping[str, Any]) -> str:
-        self._update(change)
-        return f"renamed from {change['before']['name']!r}"
+    def run_one(change: Change) -> Outcome:
+        try:
+            outcome = Outcome(change.address, change.action, APPLIED, dispatch(change))
+        except CertgovError as exc:
+            outcome = Outcome(change.address, change.action, FAILED, exc.message)
+        on_outcome(outcome)
+        failpoint("after_change")
+        return outcome
 
-    def _toggle(self, change: Mapping[str, Any], enable: bool) -> str:
-        address = change["address"]
-        call: Callable[..., Any]
-        if change["kind"] == POLICY:
-            call = self.client.enable_policy if enable else self.client.disable_policy
-        else:
-            call = (
-                self.client.enable_service_account
-                if enable
-                else self.client.disable_service_account
-            )
-        self._remember(address, call(self._id(change), if_match=self.etags.get(address)))
-        return "enabled" if enable else "disabled"
-
-    def _enable(self, change: Mapping[str, Any]) -> str:
-        if change["kind"] == POLICY:
-            # A policy is proven against its stored self before it may block anything.
-            proof = self._prove(change, policy_id=self._id(change))
-            return f"{proof}; {self._toggle(change, True)}"
-        return self._toggle(change, True)
-
-    def _disable(self, change: Mapping[str, Any]) -> str:
-        return self._toggle(change, False)
-
-    def _rotate(self, change: Mapping[str, Any]) -> str:
-        address = change["address"]
-        result = self.client.regenerate_secret(self._id(change), if_match=self.etags.get(address))
-        self._remember(address, result)
-        return "secret rotated" + self._store_secret(change, result.data, result.credentials)
-
-    def _promote(self, change: Mapping[str, Any]) -> str:
-        return self._update(change).replace("updated", "promoted")
-
-    def _delete(self, change: Mapping[str, Any]) -> str:
-        address = change["address"]
-        call: Callable[..., Any] = (
-            self.client.delete_policy
-            if change["kind"] == POLICY
-            else self.client.delete_service_account
-        )
-        call(self._id(change), if_match=self.etags.get(address))
-        return "deleted"
+    outcomes: dict[int, Outcome] = {}
+    failed: set[str] = set()
+    if document.changes:
+        failpoint("before_first_write")
+    for action in ACTION_ORDER:
+        runnable = []
+        for i, change in enumerate(document.changes):
+            if change.action != action:
+                continue
+            if change.address in failed:
+                outcomes[i] = Outcome(
+                    change.address, action, NOT_ATTEMPTED, "an earlier change of this object failed"
+                )
+                on_outcome(outcomes[i])
+            else:
+                runnable.append((i, change))
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            done = pool.map(run_one, [c for _, c in runnable])
+            for (i, _), outcome in zip(runnable, done, strict=True):
+                outcomes[i] = outcome
+                if outcome.status != APPLIED:
+                    failed.add(outcome.address)
+    return ApplyResult(
+        document.fingerprint, tuple(outcomes[i] for i in range(len(document.changes)))
+    )

@@ -2,56 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
-
 import click
 
+from certgov.apply.result import Outcome
 from certgov.cli.api_options import open_client
 from certgov.cli.output import stdout, use_color
 from certgov.cli.plan_cmd import parse_targets, planning_options
-from certgov.errors import CertgovError, UsageError
-from certgov.plan.document import dumps, load_plan_file
-from certgov.policytest import PolicyTestsFailedError, report_lines
+from certgov.errors import ApplyFailedError
+from certgov.plan.document import PlanDocument, dumps
+from certgov.policytest import report_lines
 from certgov.render import text
-
-SESSION_MARGIN = timedelta(minutes=10)
-
-
-class SourceChangedError(CertgovError):
-    """The declarations on disk are not the ones the plan was made from."""
+from certgov.run.plan import PlanRun
 
 
-def check_expected(
-    document: Mapping[str, Any], fingerprint: str | None, reviewed_file: str | None
-) -> None:
-    """Refuse a plan whose changes are not the reviewed ones (a plan's fingerprint, or its
-    changes_fingerprint, which survives a re-plan at the merged commit)."""
-    from certgov.plan.compare import compare_changes
-
-    reviewed = load_plan_file(reviewed_file) if reviewed_file else None
-    wanted = [fingerprint] if fingerprint else []
-    if reviewed is not None:
-        wanted.append(reviewed["changes_fingerprint"])
-    for expected in wanted:
-        if expected not in (document["fingerprint"], document["changes_fingerprint"]):
-            lines = compare_changes(reviewed["changes"], document["changes"]) if reviewed else []
-            detail = "".join(f"\n  {line}" for line in lines)
-            raise CertgovError(
-                f"the plan's changes ({document['changes_fingerprint']}) are not the reviewed "
-                f"ones ({expected}); nothing was applied{detail}"
-            )
-
-
-def _outcome_line(outcome: Any) -> str:
+def _outcome_line(outcome: Outcome) -> str:
     if outcome.status == "applied":
         return f"{outcome.address}: {outcome.message}"
     return f"{outcome.address}: {outcome.action} {outcome.status.upper()}: {outcome.message}"
 
 
-def _table(outcomes: list[Any]) -> list[str]:
+class _Hooks:
+    """What apply shows and asks on the terminal; with --format json, progress goes to stderr."""
+
+    def __init__(self, fmt: str, color: bool) -> None:
+        self.fmt = fmt
+        self.color = color
+        self.progress_err = fmt == "json"
+
+    def planned(self, run: PlanRun) -> None:
+        if self.fmt == "text":
+            text.render(run.document, stdout(), color=self.color)
+        for line in report_lines(run.failed_tests, include_passed=False):
+            click.echo(line, err=True)
+
+    def confirm(self, document: PlanDocument) -> bool:
+        click.echo("Only 'yes' will be accepted to approve.", err=self.progress_err)
+        answer = click.prompt(
+            "Apply these changes?", default="", show_default=False, err=self.progress_err
+        )
+        return bool(answer.strip() == "yes")
+
+    def outcome(self, outcome: Outcome) -> None:
+        click.echo(_outcome_line(outcome), err=self.progress_err)
+
+
+def _table(outcomes: list[Outcome]) -> list[str]:
     rows = [("ADDRESS", "ACTION", "STATUS")] + [(o.address, o.action, o.status) for o in outcomes]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return [
@@ -100,83 +95,32 @@ def apply_command(
     parallelism: int,
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
-    from certgov.apply.executor import ApplyFailedError, ApplyResult, Executor, check_fresh
-    from certgov.client.live import read_live_state
-    from certgov.declarations import load
-    from certgov.workflow import make_plan, open_stores
+    from certgov.run.apply import ApplyOptions, apply
 
+    options = ApplyOptions(
+        auto_approve=auto_approve,
+        auto_promote=auto_promote,
+        ignore_source=ignore_source,
+        expect_plan=expect_plan,
+        expect_fingerprint=expect_fingerprint,
+        targets=parse_targets(targets),
+        allow_mass_change=allow_mass_change,
+        backtest_days=backtest_days,
+    )
     out = stdout()
-    progress_err = fmt == "json"
-    plan_file = Path(target_path).is_file()
-    if plan_file:
-        if targets or allow_mass_change or auto_promote:
-            raise UsageError(
-                "--target, --allow-mass-change and --auto-promote belong to planning, "
-                "not to a plan file"
-            )
-        document = load_plan_file(target_path)
-        decls = load(document["source"]["path"])
-        if decls.digest != document["source"]["digest"] and not ignore_source:
-            raise SourceChangedError(
-                f"the declarations at {document['source']['path']} changed since the plan was "
-                "made; make a new plan, or pass --ignore-source to apply it anyway"
-            )
-    else:
-        decls = load(target_path)
-        parse_targets(targets)
-    with (
-        open_stores(decls) as stores,
-        open_client(url, credentials, decls.config.server, parallelism) as client,
-    ):
-        if not plan_file:
-            run = make_plan(
-                decls,
-                client,
-                stores,
-                server=client.server,
-                source_path=target_path,
-                allow_mass_change=allow_mass_change,
-                targets=targets,
-                backtest_days=backtest_days,
-                only_actions=("promote",) if auto_promote else (),
-            )
-            document = run.document
-            if fmt == "text":
-                text.render(document, out, color=use_color(out, no_color))
-            if run.failed_tests:
-                for line in report_lines(run.failed_tests, include_passed=False):
-                    click.echo(line, err=True)
-                raise PolicyTestsFailedError(len(run.failed_tests))
-        check_expected(document, expect_fingerprint, expect_plan)
-        if not document["changes"]:
-            if fmt == "json":
-                click.echo(dumps(ApplyResult(document["fingerprint"], ()).to_json()), nl=False)
-            else:
-                click.echo("Nothing to apply.")
-            return
-        if not plan_file and not (auto_approve or auto_promote):
-            click.echo("Only 'yes' will be accepted to approve.", err=progress_err)
-            answer = click.prompt(
-                "Apply these changes?", default="", show_default=False, err=progress_err
-            )
-            if answer.strip() != "yes":
-                raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")
-        client.ensure_session(SESSION_MARGIN)
-        current = check_fresh(document, read_live_state(client))
-        executor = Executor(
-            client,
-            stores,
-            document=document,
-            current=current,
-            desired=decls.state,
-            root=decls.root,
-            server_url=client.server,
-            parallelism=client.parallelism,
-            emit=lambda outcome: click.echo(_outcome_line(outcome), err=progress_err),
-        )
-        result = executor.run()
+    hooks = _Hooks(fmt, use_color(out, no_color))
+    result = apply(
+        target_path,
+        options,
+        lambda server: open_client(url, credentials, server, parallelism),
+        hooks,
+    )
     if fmt == "json":
         click.echo(dumps(result.to_json()), nl=False)
+    if not result.outcomes:
+        if fmt == "text":
+            click.echo("Nothing to apply.")
+        return
     if result.failed:
         for line in _table(result.failed):
             click.echo(line, err=True)

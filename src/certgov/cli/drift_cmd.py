@@ -57,22 +57,16 @@ def drift_command(
     parallelism: int,
 ) -> None:
     """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
-    from certgov.declarations import load
-    from certgov.drift import DriftReport, hygiene_findings, out_of_band_changes, pending_changes
     from certgov.gitops.markers import drift_marker
     from certgov.render.drift import render_markdown, render_text
-    from certgov.workflow import read_live, rollout_facts, server_now
+    from certgov.run.drift import detect_drift
 
-    span = _window(window)
-    head = load(path, ref="HEAD")
-    applied = load(path, ref=applied_ref)
-    report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
-    with open_client(url, credentials, applied.config.server, parallelism) as client:
-        desired, live, _ = read_live(client, applied.state)
-        now = server_now(client)
-        report.out_of_band = out_of_band_changes(client, applied, live, now)
-        rollout, _ = rollout_facts(client, desired, live)
-        report.hygiene = hygiene_findings(client, desired, live, now, span, rollout)
+    report = detect_drift(
+        path,
+        applied_ref,
+        _window(window),
+        lambda server: open_client(url, credentials, server, parallelism),
+    )
     document = report.to_json(fail_on)
     marker = drift_marker(path)
     if fmt == "json":

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from certgov import __version__
+from certgov.version import __version__
 from certgov.errors import EXIT_INTERRUPTED, CertgovError, DeclarationError
 
 

@@ -6,9 +6,9 @@ import click
 
 from certgov.cli.api_options import F, api_options, open_client
 from certgov.cli.output import stdout, use_color, write_private
-from certgov.errors import EXIT_CHANGES, UsageError
+from certgov.errors import EXIT_CHANGES, PolicyTestsFailedError, UsageError
 from certgov.plan.document import dumps
-from certgov.policytest import PolicyTestsFailedError, report_lines
+from certgov.policytest import report_lines
 from certgov.render import jsonplan, markdown, text
 from certgov.state import KINDS
 
@@ -87,25 +87,15 @@ def plan_command(
     parallelism: int,
 ) -> None:
     """Show what apply would change in the live tenant to match the declarations at PATH."""
-    from certgov.declarations import load
-    from certgov.workflow import make_plan, open_stores
+    from certgov.run.plan import plan_folder
 
-    decls = load(path)
-    parse_targets(targets)
-    with (
-        open_stores(decls) as stores,
-        open_client(url, credentials, decls.config.server, parallelism) as client,
-    ):
-        run = make_plan(
-            decls,
-            client,
-            stores,
-            server=client.server,
-            source_path=path,
-            allow_mass_change=allow_mass_change,
-            targets=targets,
-            backtest_days=backtest_days,
-        )
+    run = plan_folder(
+        path,
+        lambda server: open_client(url, credentials, server, parallelism),
+        allow_mass_change=allow_mass_change,
+        targets=parse_targets(targets),
+        backtest_days=backtest_days,
+    )
     if out_file:
         write_private(out_file, dumps(run.document))
     out = stdout()
@@ -120,6 +110,6 @@ def plan_command(
     if run.failed_tests:
         for line in report_lines(run.failed_tests, include_passed=False):
             click.echo(line, err=True)
-        raise PolicyTestsFailedError(len(run.failed_tests))
-    if detailed_exitcode and run.plan.has_changes:
+        raise PolicyTestsFailedError.counted(len(run.failed_tests))
+    if detailed_exitcode and run.document.has_changes:
         click.get_current_context().exit(EXIT_CHANGES)

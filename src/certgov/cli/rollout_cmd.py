@@ -57,17 +57,12 @@ def rollout() -> None:
 @api_options
 def status(path: str, fmt: str, url: str | None, credentials: str | None, parallelism: int) -> None:
     """One row per rollout rule: state, days soft, requests, warnings and what is left."""
-    from certgov.declarations import load
-    from certgov.plan import Facts, PlanOptions, plan
-    from certgov.workflow import read_live, rollout_facts, server_now
+    from certgov.run.rollout import rollout_status
 
-    decls = load(path)
-    with open_client(url, credentials, decls.config.server, parallelism) as client:
-        desired, live, _ = read_live(client, decls.state)
-        facts, warnings = rollout_facts(client, desired, live)
-        now = server_now(client)
-    result = plan(desired, live, Facts(now=now, rollout=facts), PlanOptions(allow_mass_change=True))
-    decisions = [d.to_json() for d in result.rollouts]
+    found, warnings = rollout_status(
+        path, lambda server: open_client(url, credentials, server, parallelism)
+    )
+    decisions = [d.to_json() for d in found]
     if fmt == "json":
         click.echo(json.dumps({"rollout": decisions, "warnings": list(warnings)}, indent=2))
         return

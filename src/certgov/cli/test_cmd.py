@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
 from certgov.cli.api_options import api_options, open_client
 from certgov.cli.output import write_private
-from certgov.errors import UsageError
-from certgov.policytest import (
-    Evaluate,
-    PolicyTestResult,
-    PolicyTestsFailedError,
-    cases_for,
-    inline_body,
-    offline_evaluate,
-    report_lines,
-    run_cases,
-)
+from certgov.errors import PolicyTestsFailedError
+from certgov.policytest import PolicyTestResult, report_lines
 from certgov.render import junit
-from certgov.state import POLICY
 
 
 def summary_line(results: list[PolicyTestResult]) -> str:
@@ -47,32 +36,10 @@ def test_command(
     parallelism: int,
 ) -> None:
     """Run each policy's declared tests through the dry-run validate endpoint."""
-    from certgov.declarations import load
+    from certgov.run.policytests import run_policy_tests
 
-    decls = load(path)
-    chosen = [r for r in decls.state.of_kind(POLICY) if r.meta.get("tests")]
-    if policies:
-        unknown = sorted(set(policies) - {r.name for r in decls.state.of_kind(POLICY)})
-        if unknown:
-            raise UsageError(f"--policy: no declared policy named {', '.join(unknown)}")
-        chosen = [r for r in chosen if r.name in policies]
-
-    def run(evaluate: Evaluate) -> list[PolicyTestResult]:
-        results: list[PolicyTestResult] = []
-        for resource in chosen:
-            cases = cases_for(resource, root=decls.root)
-            results += run_cases(cases, evaluate, policy_body=inline_body(resource.spec))
-        return results
-
-    if offline:
-        results = run(offline_evaluate)
-    else:
-        with open_client(url, credentials, decls.config.server, parallelism) as client:
-
-            def evaluate(request: Any, policy: Any, policy_id: Any) -> Any:
-                return client.validate(request=dict(request), policy=policy, policy_id=policy_id)
-
-            results = run(evaluate)
+    connect = None if offline else lambda s: open_client(url, credentials, s, parallelism)
+    results = run_policy_tests(path, policies, connect)
     documents = [r.to_json() for r in results]
     if junit_file:
         write_private(junit_file, junit.render_text(documents))
@@ -86,4 +53,4 @@ def test_command(
         click.echo(summary_line(results))
     failed_count = sum(1 for r in results if not r.passed)
     if failed_count:
-        raise PolicyTestsFailedError(failed_count)
+        raise PolicyTestsFailedError.counted(failed_count)

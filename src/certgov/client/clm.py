@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from certgov import __version__
+from certgov.version import __version__
 from certgov.client.credentials import Credentials
 from certgov.client.error_map import API_BASE, CallContext, error_for, parse_envelope
 from certgov.client.results import ListItem, ObjectResult, SecretResult, SessionInfo

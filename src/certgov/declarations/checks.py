@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from certgov.apply.stores.base import validate_secret_path
 from certgov.declarations.durations import length_problem
 from certgov.declarations.sources import SourceTree
 from certgov.declarations.yamlpos import Document
@@ -20,6 +19,7 @@ from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
 from certgov.rules.names import name_character_problem
+from certgov.secretpath import validate_secret_path
 from certgov.state import POLICY, SERVICE_ACCOUNT, normalise_timestamp
 
 CSR_MARKERS = ("-----BEGIN CERTIFICATE REQUEST-----", "-----BEGIN NEW CERTIFICATE REQUEST-----")

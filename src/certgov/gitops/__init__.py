@@ -4,7 +4,7 @@
   each keyed by a hidden marker so that reruns update instead of adding.
 - `markers`: `plan_marker(dir)` and `drift_marker(dir)`, the markers those upserts look for.
 - `workflows`: finds every `certgov ...` call in GitHub workflow and action files and checks it
-  against the real commands; `python -m certgov.gitops.workflows` is the pre-commit hook.
+  against the real commands; `python -m certgov.cli.workflows_check` is the pre-commit hook.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from certgov import __version__
+from certgov.version import __version__
 from certgov.client.retry import NOT_SENT_ERRORS, RetryPolicy, parse_retry_after
 from certgov.errors import (
     ConnectionFailedError,

@@ -9,7 +9,7 @@ Two checks, the same in certgov's own tests and in the `certgov-workflows` pre-c
   option exists, and a literal value of a choice option is one of its choices. A call whose
   subcommand is a shell variable or a `${{ }}` expression cannot be checked and is left out.
 
-Run `python -m certgov.gitops.workflows FILE...` (the pre-commit hook's entry).
+`python -m certgov.cli.workflows_check FILE...` runs both (the pre-commit hook's entry).
 """
 
 from __future__ import annotations
@@ -274,27 +274,3 @@ def schema_check(paths: Sequence[str | Path]) -> tuple[int, str]:
         status = status or done.returncode
         output.append((done.stdout + done.stderr).strip())
     return status, "\n".join(output)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The pre-commit hook: schema-check the files, then check their certgov calls."""
-    # The one place gitops looks at the CLI: the calls are checked against the real commands.
-    from certgov.cli.main import cli
-
-    files = list(sys.argv[1:] if argv is None else argv)
-    if not files:
-        return 0
-    status, output = schema_check(files)
-    if status:
-        print(output, file=sys.stderr)
-    failed = bool(status)
-    for path in files:
-        for invocation, finding in check_file(path, cli):
-            failed = True
-            print(f"{invocation.file}: {invocation.where}: {finding.message}", file=sys.stderr)
-            print(f"  in: {invocation}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())  # pragma: no cover - run by `python -m` in a subprocess test

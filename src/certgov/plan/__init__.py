@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from certgov.plan.model import Change, DiffEntry, Facts, KindOptions, Plan, PlanOptions
-from certgov.plan.planner import UnsafePlanError, plan
+from certgov.diff import DiffEntry
+from certgov.errors import UnsafePlanError
+from certgov.plan.model import Change, Facts, KindOptions, Plan, PlanOptions
+from certgov.plan.planner import plan
 
 __all__ = [
     "Change",

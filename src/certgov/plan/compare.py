@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from certgov.plan.planner import field_diff
+from certgov.diff import field_diff
+from certgov.plan.model import Change
 
 
-def _keyed(changes: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
-    return {(c["address"], c["action"]): c for c in changes}
+def _keyed(changes: Sequence[Change]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(c.address, c.action): c.to_json() for c in changes}
 
 
-def compare_changes(
-    reviewed: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
-) -> list[str]:
+def compare_changes(reviewed: Sequence[Change], current: Sequence[Change]) -> list[str]:
     """One line per change that is not the same in both plans."""
     old, new = _keyed(reviewed), _keyed(current)
     lines = []

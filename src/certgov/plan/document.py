@@ -1,29 +1,29 @@
-"""The plan document: the one JSON form of a plan that renderers read and apply executes.
+"""The plan document: the one typed value that renderers read and apply executes.
 
-Layout (see docs/plan-format.md and schemas/plan.json):
-
-    {"format_version": "1", "certgov_version", "created_at", "server",
-     "source": {"path", "git_commit", "digest"},
-     "summary": {...counts...}, "changes": [...], "unmanaged": [...], "ignored": [...],
-     "rollout": [...], "warnings": [...], "changes_fingerprint": "sha256:...",
-     "fingerprint": "sha256:..."}
+Built once by `build_document` from everything plan gathered (the planner's changes, the dry-run
+test results, the back-test figures), then never changed. Its JSON form (`to_json`, written by
+`plan --out`) is described in docs/plan-format.md and schemas/plan.json; `load_plan_file` reads
+it back, refusing a file that breaks the schema or whose fingerprints do not match.
 
 The fingerprint is the sha256 of the canonical JSON of everything but itself and `created_at`.
-`changes_fingerprint` covers the changes alone: a plan made again at the merged commit (another
-commit id, perhaps another account) has the same changes fingerprint exactly when it would do
-the same things, which is what `apply --expect-fingerprint` compares.
+`changes_fingerprint` covers the changes alone, without back-test figures: a plan made again at
+the merged commit (another commit id, perhaps another account) has the same changes fingerprint
+exactly when it would do the same things, which is what `apply --expect-fingerprint` compares.
+Both are computed in `_fingerprints`, and nowhere else.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from certgov import __version__
-from certgov.errors import CertgovError, Position
-from certgov.plan.model import Plan, digest
+from certgov.version import __version__
+from certgov.errors import PlanFileError, Position
+from certgov.plan.model import Backtest, Change, Plan, TestReport, digest
+from certgov.plan.rollout import RolloutDecision
 
 FORMAT_VERSION = "1"
 _UNFINGERPRINTED = ("fingerprint", "created_at")
@@ -32,53 +32,154 @@ MAX_DEPTH = 100
 _TOO_DEEP = f"plan file is not a certgov plan: its JSON nests deeper than {MAX_DEPTH} levels"
 
 
-class PlanFileError(CertgovError):
-    """A plan file that cannot be used: unreadable, malformed or edited by hand."""
+@dataclass(frozen=True)
+class PlanSource:
+    """The declarations a plan was made from."""
+
+    path: str
+    git_commit: str | None
+    digest: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "git_commit": self.git_commit, "digest": self.digest}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanSource:
+        return cls(str(data["path"]), data.get("git_commit"), str(data["digest"]))
 
 
-def changes_fingerprint(changes: Sequence[Mapping[str, Any]]) -> str:
+@dataclass(frozen=True)
+class PlanDocument:
+    """A plan as reviewed and applied: frozen, fingerprinted, JSON-serialisable both ways."""
+
+    certgov_version: str
+    created_at: str
+    server: str | None
+    source: PlanSource
+    summary: Mapping[str, int]
+    changes: tuple[Change, ...]
+    unmanaged: tuple[str, ...]
+    ignored: tuple[str, ...]
+    rollout: tuple[RolloutDecision, ...]
+    warnings: tuple[str, ...]
+    changes_fingerprint: str = ""
+    fingerprint: str = ""
+    format_version: str = FORMAT_VERSION
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def _body(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "certgov_version": self.certgov_version,
+            "created_at": self.created_at,
+            "server": self.server,
+            "source": self.source.to_json(),
+            "summary": dict(self.summary),
+            "changes": [c.to_json() for c in self.changes],
+            "unmanaged": list(self.unmanaged),
+            "ignored": list(self.ignored),
+            "rollout": [d.to_json() for d in self.rollout],
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self._body(),
+            "changes_fingerprint": self.changes_fingerprint,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: Position | None = None) -> PlanDocument:
+        """A document read back: schema-checked, and refused when its fingerprints differ."""
+        from certgov.plan.schema import plan_schema_problems
+
+        if not isinstance(data, Mapping) or data.get("format_version") != FORMAT_VERSION:
+            raise PlanFileError(
+                f"not a certgov plan document of format_version {FORMAT_VERSION!r}",
+                position=where,
+            )
+        problems = plan_schema_problems(data)
+        if problems:
+            raise PlanFileError("malformed plan file: " + "; ".join(problems), position=where)
+        document = cls(
+            certgov_version=str(data["certgov_version"]),
+            created_at=str(data["created_at"]),
+            server=data["server"],
+            source=PlanSource.from_json(data["source"]),
+            summary=dict(data["summary"]),
+            changes=tuple(Change.from_json(c) for c in data["changes"]),
+            unmanaged=tuple(data["unmanaged"]),
+            ignored=tuple(data["ignored"]),
+            rollout=tuple(RolloutDecision.from_json(d) for d in data["rollout"]),
+            warnings=tuple(data["warnings"]),
+        )
+        sealed = _fingerprints(document)
+        if (sealed.fingerprint, sealed.changes_fingerprint) != (
+            data["fingerprint"],
+            data["changes_fingerprint"],
+        ) or sealed.to_json() != data:
+            raise PlanFileError(
+                "the plan file's fingerprint does not match its content: it was edited after "
+                "`certgov plan` wrote it; make a new plan",
+                position=where,
+            )
+        return sealed
+
+
+def changes_fingerprint(changes: Sequence[Change]) -> str:
     """The changes alone, without back-test figures (recent traffic is not part of a change)."""
-    return digest([{k: v for k, v in c.items() if k != "backtest"} for c in changes])
+    return digest([{k: v for k, v in c.to_json().items() if k != "backtest"} for c in changes])
 
 
-def fingerprint(document: Mapping[str, Any]) -> str:
-    return digest({k: v for k, v in document.items() if k not in _UNFINGERPRINTED})
+def _fingerprints(document: PlanDocument) -> PlanDocument:
+    """The document with both fingerprints computed: the one place they are."""
+    with_changes = replace(document, changes_fingerprint=changes_fingerprint(document.changes))
+    covered = {k: v for k, v in with_changes.to_json().items() if k not in _UNFINGERPRINTED}
+    return replace(with_changes, fingerprint=digest(covered))
 
 
 def build_document(
     plan: Plan,
     *,
     server: str | None,
-    source: Mapping[str, Any],
+    source: PlanSource | Mapping[str, Any],
     created_at: str,
     extra_warnings: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """The plan document for `plan`, fingerprinted."""
-    document: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "certgov_version": __version__,
-        "created_at": created_at,
-        "server": server,
-        "source": dict(source),
-        "summary": plan.summary(),
-        "changes": [c.to_json() for c in plan.changes],
-        "unmanaged": list(plan.unmanaged),
-        "ignored": list(plan.ignored),
-        "rollout": [d.to_json() for d in plan.rollouts],
-        "warnings": [*plan.warnings, *extra_warnings],
-    }
-    return refingerprint(document)
+    tests: Mapping[str, TestReport] | None = None,
+    backtests: Mapping[str, Backtest] | None = None,
+) -> PlanDocument:
+    """The plan document for `plan`, with each change's test results and back-test, sealed."""
+    tests, backtests = tests or {}, backtests or {}
+    changes = tuple(
+        replace(c, tests=tests.get(c.address), backtest=backtests.get(c.address))
+        if c.address in tests or c.address in backtests
+        else c
+        for c in plan.changes
+    )
+    return _fingerprints(
+        PlanDocument(
+            certgov_version=__version__,
+            created_at=created_at,
+            server=server,
+            source=source if isinstance(source, PlanSource) else PlanSource.from_json(source),
+            summary=plan.summary(),
+            changes=changes,
+            unmanaged=plan.unmanaged,
+            ignored=plan.ignored,
+            rollout=plan.rollouts,
+            warnings=(*plan.warnings, *extra_warnings),
+        )
+    )
 
 
-def refingerprint(document: dict[str, Any]) -> dict[str, Any]:
-    """Recompute the fingerprints after a step that adds to the changes (e.g. test results)."""
-    document["changes_fingerprint"] = changes_fingerprint(document["changes"])
-    document["fingerprint"] = fingerprint(document)
-    return document
-
-
-def dumps(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def dumps(document: PlanDocument | Mapping[str, Any]) -> str:
+    """The JSON text `--out` writes: indented, keys in document order."""
+    data = document.to_json() if isinstance(document, PlanDocument) else document
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def _nests_deeper(value: Any, limit: int) -> bool:
@@ -118,7 +219,7 @@ def _too_deep_at(path: str, text: str) -> Position:
     return Position(path)
 
 
-def load_plan_file(path: str | Path) -> dict[str, Any]:
+def load_plan_file(path: str | Path) -> PlanDocument:
     """Read a plan file and refuse one that is malformed or whose fingerprint does not match."""
     where = Position(str(path))
     try:
@@ -138,21 +239,4 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
         raise PlanFileError(_TOO_DEEP, position=_too_deep_at(str(path), text)) from None
     if _nests_deeper(document, MAX_DEPTH):
         raise PlanFileError(_TOO_DEEP, position=_too_deep_at(str(path), text))
-    if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
-        raise PlanFileError(
-            f"not a certgov plan document of format_version {FORMAT_VERSION!r}", position=where
-        )
-    from certgov.plan.schema import plan_schema_problems
-
-    problems = plan_schema_problems(document)
-    if problems:
-        raise PlanFileError("malformed plan file: " + "; ".join(problems), position=where)
-    if document.get("fingerprint") != fingerprint(document) or document.get(
-        "changes_fingerprint"
-    ) != changes_fingerprint(document.get("changes") or []):
-        raise PlanFileError(
-            "the plan file's fingerprint does not match its content: it was edited after "
-            "`certgov plan` wrote it; make a new plan",
-            position=where,
-        )
-    return document
+    return PlanDocument.from_json(document, where=where)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from certgov.diff import DiffEntry
+
 if TYPE_CHECKING:
     from certgov.plan.rollout import RolloutDecision, RolloutFacts
 
@@ -80,18 +82,107 @@ class PlanOptions:
 
 
 @dataclass(frozen=True)
-class DiffEntry:
-    path: str
-    before: Any
-    after: Any
+class Observed:
+    """What plan saw of a live object: apply refuses the plan when its digest changed."""
+
+    id: Any
+    etag: str | None
+    digest: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after}
+        return {"id": self.id, "etag": self.etag, "digest": self.digest}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Observed:
+        return cls(data["id"], data["etag"], str(data["digest"]))
+
+
+@dataclass(frozen=True)
+class SecretTarget:
+    """Where a generated secret goes; never the secret."""
+
+    store: str
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "path": self.path}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecretTarget:
+        return cls(str(data["store"]), str(data["path"]))
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """The dry-run results of a changed policy's tests."""
+
+    __test__ = False  # not a pytest class
+
+    passed: int
+    failed: int
+    results: tuple[Mapping[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "failed": self.failed,
+            "results": [dict(r) for r in self.results],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TestReport:
+        return cls(int(data["passed"]), int(data["failed"]), tuple(data.get("results") or ()))
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """What recent certificate requests a changed policy would newly warn about or block.
+
+    `skipped` says why no back-test ran; then the counts are absent.
+    """
+
+    days: int = 0
+    requests: int = 0
+    newly_warn: int = 0
+    newly_block: int = 0
+    examples: tuple[str, ...] = ()
+    skipped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.skipped is not None:
+            return {"skipped": self.skipped}
+        return {
+            "days": self.days,
+            "requests": self.requests,
+            "newly_warn": self.newly_warn,
+            "newly_block": self.newly_block,
+            "examples": list(self.examples),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Backtest:
+        if "skipped" in data:
+            return cls(skipped=str(data["skipped"]))
+        return cls(
+            days=int(data["days"]),
+            requests=int(data["requests"]),
+            newly_warn=int(data["newly_warn"]),
+            newly_block=int(data["newly_block"]),
+            examples=tuple(data.get("examples") or ()),
+        )
+
+
+def _optional(value: Any, build: Any) -> Any:
+    return None if value is None else build(value)
 
 
 @dataclass(frozen=True)
 class Change:
-    """One difference between desired and live, and what apply will do about it."""
+    """One difference between desired and live, and what apply will do about it.
+
+    The planner decides `action` … `evidence`; plan adds the dry-run `tests` and the `backtest`
+    before the document is built.
+    """
 
     action: Action
     kind: str
@@ -100,11 +191,13 @@ class Change:
     after: Mapping[str, Any] | None
     diff: tuple[DiffEntry, ...] = ()
     reason: str = ""
-    observed: Mapping[str, Any] | None = None
+    observed: Observed | None = None
     source: Mapping[str, Any] | None = None
-    secret: Mapping[str, Any] | None = None
+    secret: SecretTarget | None = None
     steps: tuple[str, ...] = ()
     evidence: Mapping[str, Any] | None = None
+    tests: TestReport | None = None
+    backtest: Backtest | None = None
 
     @property
     def address(self) -> str:
@@ -114,7 +207,7 @@ class Change:
         return (self.kind, self.name, ACTION_ORDER.index(self.action))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "address": self.address,
             "kind": self.kind,
             "name": self.name,
@@ -123,12 +216,37 @@ class Change:
             "after": self.after,
             "diff": [d.to_json() for d in self.diff],
             "reason": self.reason,
-            "observed": self.observed,
+            "observed": _optional(self.observed, Observed.to_json),
             "source": self.source,
-            "secret": self.secret,
+            "secret": _optional(self.secret, SecretTarget.to_json),
             "steps": list(self.steps),
-            **({"evidence": dict(self.evidence)} if self.evidence else {}),
         }
+        if self.evidence:
+            out["evidence"] = dict(self.evidence)
+        if self.tests is not None:
+            out["tests"] = self.tests.to_json()
+        if self.backtest is not None:
+            out["backtest"] = self.backtest.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return cls(
+            action=data["action"],
+            kind=str(data["kind"]),
+            name=str(data["name"]),
+            before=data["before"],
+            after=data["after"],
+            diff=tuple(DiffEntry.from_json(d) for d in data["diff"]),
+            reason=str(data["reason"]),
+            observed=_optional(data["observed"], Observed.from_json),
+            source=data["source"],
+            secret=_optional(data["secret"], SecretTarget.from_json),
+            steps=tuple(data["steps"]),
+            evidence=data.get("evidence"),
+            tests=_optional(data.get("tests"), TestReport.from_json),
+            backtest=_optional(data.get("backtest"), Backtest.from_json),
+        )
 
 
 @dataclass(frozen=True)

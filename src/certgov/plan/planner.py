@@ -7,104 +7,33 @@ facts arrive in `facts`.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from certgov.errors import CertgovError
+from certgov.diff import DiffEntry, field_diff
+from certgov.errors import UnsafePlanError
 from certgov.plan.model import (
     Action,
     Change,
-    DiffEntry,
     Facts,
+    Observed,
     Plan,
     PlanOptions,
+    SecretTarget,
     digest,
 )
 from certgov.plan.rollout import PROMOTE, RolloutDecision, decide, effective_spec
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
 
 
-class UnsafePlanError(CertgovError):
-    """The plan would delete or disable too large a share of a kind's managed objects."""
-
-
-_DEEPDIFF_PATH = re.compile(r"\[('(?:[^'\\]|\\.)*'|\d+)\]")
-
-
-def _split_path(path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for token in _DEEPDIFF_PATH.findall(path):
-        parts.append(token[1:-1] if token.startswith("'") else int(token))
-    return parts
-
-
-def _format_path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _lookup(value: Any, parts: list[str | int]) -> Any:
-    for part in parts:
-        value = value[part]
-    return value
-
-
-_MISSING = object()
-
-
-def _lookup_or_missing(value: Any, parts: list[str | int]) -> Any:
-    try:
-        return _lookup(value, parts)
-    except (KeyError, IndexError, TypeError):
-        return _MISSING
-
-
-def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[DiffEntry, ...]:
-    """Each changed path with its before and after value.
-
-    Lists of plain values (scopes, allowlists, domains) are shown whole; lists of objects
-    (rules) item by item.
-    """
-    from deepdiff import DeepDiff  # imported when something changed: a tenth of a second
-
-    dd = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
-    paths: set[tuple[str | int, ...]] = set()
-    for level in (leaf for leaves in dd.values() for leaf in leaves):
-        parts = _split_path(level.path())
-        # Collapse into the nearest list of scalars: its order is normalised, show it whole.
-        for i in range(len(parts)):
-            container = _lookup_or_missing(after, parts[:i])
-            if container is _MISSING:
-                container = _lookup_or_missing(before, parts[:i])
-            if isinstance(container, list) and not any(isinstance(x, dict) for x in container):
-                parts = parts[:i]
-                break
-        paths.add(tuple(parts))
-    entries = []
-    for parts_t in sorted(paths, key=lambda p: [str(x) for x in p]):
-        b = _lookup_or_missing(before, list(parts_t))
-        a = _lookup_or_missing(after, list(parts_t))
-        entries.append(
-            DiffEntry(
-                _format_path(parts_t),
-                None if b is _MISSING else b,
-                None if a is _MISSING else a,
-            )
-        )
-    return tuple(entries)
-
-
 def _matches(name: str, globs: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, g) for g in globs)
 
 
-def _observed(live: Resource) -> dict[str, Any]:
-    return {"id": live.meta.get("id"), "etag": live.meta.get("etag"), "digest": digest(live.spec)}
+def _observed(live: Resource) -> Observed:
+    return Observed(live.meta.get("id"), live.meta.get("etag"), digest(live.spec))
 
 
 def _source(desired: Resource) -> dict[str, Any] | None:
@@ -112,11 +41,11 @@ def _source(desired: Resource) -> dict[str, Any] | None:
     return dict(src) if src else None
 
 
-def _secret_target(desired: Resource) -> dict[str, Any] | None:
+def _secret_target(desired: Resource) -> SecretTarget | None:
     secret = desired.meta.get("secret")
     if not secret:
         return None
-    return {"store": secret["store"], "path": secret["path"]}
+    return SecretTarget(secret["store"], secret["path"])
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -52,6 +52,10 @@ class RolloutDecision:
             "offenders": list(self.offenders),
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RolloutDecision:
+        return cls(**{**data, "offenders": tuple(data["offenders"])})
+
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"

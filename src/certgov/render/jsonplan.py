@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
-from certgov.plan.document import dumps
+from certgov.plan.document import PlanDocument, dumps
 
 
-def render(document: Mapping[str, Any], out: TextIO) -> None:
+def render(document: PlanDocument, out: TextIO) -> None:
     out.write(dumps(document))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from certgov.plan.document import PlanDocument
+from certgov.plan.model import Change
 from certgov.render.text import backtest_line, summary_line
 
 COMMENT_LIMIT = 65_536
@@ -33,68 +35,63 @@ def _code(value: Any) -> str:
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
 
-def _test_totals(changes: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
-    passed = sum(c.get("tests", {}).get("passed", 0) for c in changes)
-    failed = sum(c.get("tests", {}).get("failed", 0) for c in changes)
+def _test_totals(changes: Sequence[Change]) -> tuple[int, int]:
+    passed = sum(c.tests.passed for c in changes if c.tests)
+    failed = sum(c.tests.failed for c in changes if c.tests)
     return passed, failed
 
 
-def verdict(document: Mapping[str, Any]) -> str:
-    summary = document["summary"]
-    counts = summary_line(summary).removeprefix("Plan: ").rstrip(".")
+def verdict(document: PlanDocument) -> str:
+    counts = summary_line(document.summary).removeprefix("Plan: ").rstrip(".")
     parts = [f"**{counts}**"]
-    passed, failed = _test_totals(document["changes"])
+    passed, failed = _test_totals(document.changes)
     if passed or failed:
         parts.append(f"policy tests {passed} passed" + (f", **{failed} failed**" if failed else ""))
-    fp = str(document["fingerprint"])
+    fp = document.fingerprint
     parts.append(f"plan `{fp[:19]}…`")
     return " · ".join(parts)
 
 
-def _details(change: Mapping[str, Any]) -> str:
+def _details(change: Change) -> str:
     lines = [
-        f"<details><summary>{ICONS[change['action']]} <b>{change['action']}</b> "
-        f"<code>{html.escape(change['address'])}</code></summary>",
+        f"<details><summary>{ICONS[change.action]} <b>{change.action}</b> "
+        f"<code>{html.escape(change.address)}</code></summary>",
         "",
     ]
-    if change.get("reason"):
-        lines.append(f"_{change['reason']}_")
+    if change.reason:
+        lines.append(f"_{change.reason}_")
         lines.append("")
-    if change["action"] == "create":
+    if change.action == "create":
         lines += ["| field | value |", "|---|---|"]
-        for key, value in (change.get("after") or {}).items():
+        for key, value in (change.after or {}).items():
             lines.append(f"| `{key}` | {_code(value)} |")
-        if change.get("secret"):
-            s = change["secret"]
+        if change.secret:
             lines.append(
                 f"| `client_secret` | _(sensitive: generated on apply, stored in "
-                f"{s['store']} at {s['path']})_ |"
+                f"{change.secret.store} at {change.secret.path})_ |"
             )
-    elif change.get("diff"):
+    elif change.diff:
         lines += ["| field | before | after |", "|---|---|---|"]
-        for entry in change["diff"]:
-            lines.append(
-                f"| `{entry['path']}` | {_code(entry['before'])} | {_code(entry['after'])} |"
-            )
-    if change.get("steps"):
-        lines += ["", "Steps: " + " → ".join(change["steps"])]
-    tests = change.get("tests")
+        for entry in change.diff:
+            lines.append(f"| `{entry.path}` | {_code(entry.before)} | {_code(entry.after)} |")
+    if change.steps:
+        lines += ["", "Steps: " + " → ".join(change.steps)]
+    tests = change.tests
     if tests:
-        lines += ["", f"Policy tests: {tests['passed']} passed, {tests['failed']} failed"]
-        for result in tests["results"]:
+        lines += ["", f"Policy tests: {tests.passed} passed, {tests.failed} failed"]
+        for result in tests.results:
             mark = "✅" if result["passed"] else "❌"
             extra = f" — {'; '.join(result['failures'])}" if result["failures"] else ""
             lines.append(f"- {mark} {result['name']}: {result['result']}{extra}")
-    backtest = change.get("backtest")
-    if backtest:
-        line = backtest_line(backtest)
+    if change.backtest:
+        line = backtest_line(change.backtest)
         lines += ["", line[0].upper() + line[1:]]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
 
-def _closing(document: Mapping[str, Any]) -> str:
-    summary = document["summary"]
+def _closing(document: PlanDocument) -> str:
+    summary = document.summary
     return (
         f"{summary['unchanged']} unchanged · {summary['unmanaged']} unmanaged · "
         f"{summary['ignored']} ignored\n"
@@ -102,7 +99,7 @@ def _closing(document: Mapping[str, Any]) -> str:
 
 
 def render_text(
-    document: Mapping[str, Any],
+    document: PlanDocument,
     *,
     marker: str | None = None,
     details_url: str | None = None,
@@ -110,18 +107,18 @@ def render_text(
 ) -> str:
     """The whole comment body, never longer than `limit` characters."""
     head = [f"{marker}\n" if marker else "", "### certgov plan\n\n"]
-    changes = document["changes"]
+    changes = document.changes
     if not changes:
-        head.append(f"No changes · plan `{str(document['fingerprint'])[:19]}…`\n")
+        head.append(f"No changes · plan `{document.fingerprint[:19]}…`\n")
         return "".join(head)
     head.append(verdict(document) + "\n\n")
-    destructive = [c for c in changes if c["action"] in DESTRUCTIVE]
+    destructive = [c for c in changes if c.action in DESTRUCTIVE]
     if destructive:
         head.append("> [!WARNING]\n> This plan disables or deletes:\n")
         for c in destructive:
-            head.append(f"> - **{c['action']}** `{c['address']}`\n")
+            head.append(f"> - **{c.action}** `{c.address}`\n")
         head.append("\n")
-    for warning in document.get("warnings") or ():
+    for warning in document.warnings:
         head.append(f"> {warning}\n")
     tail = "\n" + _closing(document)
     blocks = [_details(c) for c in changes]
@@ -144,7 +141,7 @@ def render_text(
 
 
 def render(
-    document: Mapping[str, Any],
+    document: PlanDocument,
     out: TextIO,
     *,
     marker: str | None = None,

@@ -6,6 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from certgov.plan.document import PlanDocument
+from certgov.plan.model import Backtest, Change
+
 MARKERS = {
     "create": "+",
     "update": "~",
@@ -46,18 +49,17 @@ class _Writer:
         self.out.write(text + "\n")
 
 
-def _change(w: _Writer, change: Mapping[str, Any]) -> None:
-    action = change["action"]
+def _change(w: _Writer, change: Change) -> None:
+    action = change.action
     marker = MARKERS[action]
-    address = change["address"]
-    headline = HEADLINES[action]
-    w.line(f"  # {address} {headline}")
-    if change.get("reason"):
-        w.line(f"  # ({change['reason']})")
+    address = change.address
+    w.line(f"  # {address} {HEADLINES[action]}")
+    if change.reason:
+        w.line(f"  # ({change.reason})")
     w.line(f"  {marker} {address}", marker)
     if action in ("create", "delete"):
         sign = "+" if action == "create" else "-"
-        spec = change.get("after") if action == "create" else change.get("before")
+        spec = change.after if action == "create" else change.before
         for key, value in (spec or {}).items():
             if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 w.line(f"      {sign} {key}:", sign)
@@ -65,37 +67,34 @@ def _change(w: _Writer, change: Mapping[str, Any]) -> None:
                     w.line(f"          {sign} {_value(item)}", sign)
             else:
                 w.line(f"      {sign} {key}: {_value(value)}", sign)
-    for entry in change.get("diff") or ():
-        w.line(
-            f"      ~ {entry['path']}: {_value(entry['before'])} → {_value(entry['after'])}", "~"
-        )
-    secret = change.get("secret")
+    for entry in change.diff:
+        w.line(f"      ~ {entry.path}: {_value(entry.before)} → {_value(entry.after)}", "~")
+    secret = change.secret
     if secret and action in ("create", "rotate"):
         w.line(
             f"      + client_secret: (sensitive: generated on apply, stored in "
-            f"{secret['store']} at {secret['path']})",
+            f"{secret.store} at {secret.path})",
             "+",
         )
-    if change.get("steps"):
-        w.line(f"      steps: {' → '.join(change['steps'])}")
-    tests = change.get("tests")
-    if tests:
-        w.line(f"      policy tests: {tests['passed']} passed, {tests['failed']} failed")
-    if change.get("backtest"):
-        w.line(f"      {backtest_line(change['backtest'])}")
+    if change.steps:
+        w.line(f"      steps: {' → '.join(change.steps)}")
+    if change.tests:
+        w.line(f"      policy tests: {change.tests.passed} passed, {change.tests.failed} failed")
+    if change.backtest:
+        w.line(f"      {backtest_line(change.backtest)}")
     w.line()
 
 
-def backtest_line(backtest: Mapping[str, Any]) -> str:
-    if backtest.get("skipped"):
-        return f"back-test skipped: {backtest['skipped']}"
+def backtest_line(backtest: Backtest) -> str:
+    if backtest.skipped is not None:
+        return f"back-test skipped: {backtest.skipped}"
     line = (
-        f"back-test over {backtest['requests']} matching requests of the last "
-        f"{backtest['days']} days: {backtest['newly_warn']} would newly warn, "
-        f"{backtest['newly_block']} would newly block"
+        f"back-test over {backtest.requests} matching requests of the last "
+        f"{backtest.days} days: {backtest.newly_warn} would newly warn, "
+        f"{backtest.newly_block} would newly block"
     )
-    if backtest.get("examples"):
-        line += f" (e.g. {', '.join(backtest['examples'])})"
+    if backtest.examples:
+        line += f" (e.g. {', '.join(backtest.examples)})"
     return line
 
 
@@ -111,26 +110,25 @@ def summary_line(summary: Mapping[str, int]) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
-def render(document: Mapping[str, Any], out: TextIO, *, color: bool = False) -> None:
+def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
     w = _Writer(out, color)
-    changes = document["changes"]
-    summary = document["summary"]
-    for warning in document.get("warnings") or ():
+    summary = document.summary
+    for warning in document.warnings:
         w.line(f"warning: {warning}")
-    if not changes:
+    if not document.changes:
         w.line("No changes. The live tenant matches the declarations.")
     else:
         w.line("certgov will perform the following actions:")
         w.line()
-        for change in changes:
+        for change in document.changes:
             _change(w, change)
         w.line(summary_line(summary))
-    rollouts = [d for d in document.get("rollout") or () if d["state"] != "promoted"]
+    rollouts = [d for d in document.rollout if d.state != "promoted"]
     if rollouts:
         w.line()
         w.line("Rollouts (rules declared hard, soft until they have earned it):")
         for d in rollouts:
-            w.line(f"  {d['policy']} / {d['rule']}: {d['state']}: {d['detail']}")
+            w.line(f"  {d.policy} / {d.rule}: {d.state}: {d.detail}")
     notes = []
     if summary["unchanged"]:
         notes.append(f"{summary['unchanged']} unchanged")

@@ -22,10 +22,6 @@ def normalise_ip_entry(entry: str) -> str:
     return _network(str(entry))[0]
 
 
-def ip_sort_key(entry: str) -> tuple[int, int, int]:
-    return _network(entry)[1]
-
-
 def normalise_allowlist(entries: Iterable[str]) -> list[str]:
     """Each entry normalised, once, in address order (IPv4 first)."""
     return [text for text, _ in sorted({_network(str(e)) for e in entries}, key=lambda n: n[1])]

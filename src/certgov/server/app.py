@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from certgov import __version__
+from certgov.version import __version__
 from certgov.server import errors
 from certgov.server.ca import load_or_create
 from certgov.server.context import Server

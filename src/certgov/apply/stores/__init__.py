@@ -13,13 +13,13 @@ from certgov.apply.stores.base import (
     SecretRecord,
     SecretStore,
     scrub,
-    validate_secret_path,
 )
 from certgov.apply.stores.command import CommandStore
 from certgov.apply.stores.config import STORE_TYPES, build_store, build_stores, parse_duration
 from certgov.apply.stores.file import FileStore
 from certgov.apply.stores.retry import write_with_retry
 from certgov.apply.stores.vault import VaultStore
+from certgov.secretpath import validate_secret_path
 
 __all__ = [
     "STORE_TYPES",

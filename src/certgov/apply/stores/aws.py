@@ -22,9 +22,9 @@ from certgov.apply.stores.base import (
     SecretRecord,
     import_optional,
     scrub,
-    validate_secret_path,
 )
 from certgov.errors import SecretStoreConflictError, SecretStoreError
+from certgov.secretpath import validate_secret_path
 
 # A fixed namespace: the same record always yields the same token, on any machine.
 TOKEN_NAMESPACE = uuid.UUID("5f0b7c52-3f7e-4d53-9a51-6c1d2b0c9e41")

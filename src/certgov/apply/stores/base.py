@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +12,6 @@ from typing import Any, Protocol
 
 from certgov.errors import SecretStoreError
 from certgov.state import normalise_timestamp
-
-# Segments of letters, digits, `.`, `_`, `-`, never starting with a dot: this rules out `..`,
-# hidden files, absolute paths, backslashes and NUL in one place, and every backend (file names,
-# Vault paths, AWS secret names) accepts the result as is.
-_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
-_PATH_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-MAX_PATH_LENGTH = 256
 
 RECORD_FIELDS = ("uuid", "client_id", "client_secret", "secret_created_at", "server_url")
 META_FIELDS = ("uuid", "client_id", "secret_created_at", "server_url")
@@ -37,20 +29,6 @@ def import_optional(module: str, extra: str) -> Any:
             f" (pip install 'certgov[{extra}]')",
             retryable=False,
         ) from None
-
-
-def validate_secret_path(path: str) -> str:
-    """Return `path` when it is a relative `a/b/c` path every store accepts, else raise."""
-    if not isinstance(path, str) or not path:
-        raise SecretStoreError("secret path must be a non-empty string", retryable=False)
-    if len(path) > MAX_PATH_LENGTH or _PATH_RE.fullmatch(path) is None:
-        raise SecretStoreError(
-            f"secret path {path!r} is not allowed: use relative segments of letters, digits,"
-            f" '.', '_' and '-' separated by '/', none starting with '.'"
-            f" (at most {MAX_PATH_LENGTH} characters)",
-            retryable=False,
-        )
-    return path
 
 
 def scrub(text: str, secret: str) -> str:

@@ -26,8 +26,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from certgov.apply.stores.base import RecordMeta, SecretRecord, scrub, validate_secret_path
+from certgov.apply.stores.base import RecordMeta, SecretRecord, scrub
 from certgov.errors import SecretStoreError
+from certgov.secretpath import validate_secret_path
 
 STDERR_LIMIT = 2000
 

@@ -12,8 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from certgov.apply.stores.base import RecordMeta, SecretRecord, validate_secret_path
+from certgov.apply.stores.base import RecordMeta, SecretRecord
 from certgov.errors import SecretStoreError
+from certgov.secretpath import validate_secret_path
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700

@@ -21,9 +21,9 @@ from certgov.apply.stores.base import (
     SecretRecord,
     import_optional,
     scrub,
-    validate_secret_path,
 )
 from certgov.errors import SecretStoreConflictError, SecretStoreError
+from certgov.secretpath import validate_secret_path
 
 _CAS_MISMATCH = "check-and-set parameter did not match the current version"
 

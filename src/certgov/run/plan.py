@@ -1,31 +1,19 @@
-"""The steps around the pure planner that talk to the outside: read live state, gather facts,
-prove changed policies through the dry run, and assemble the plan document.
-
-Commands (`plan`, `apply`, `drift`, ...) call these; the planner itself never does I/O.
-"""
+"""Making a plan: read live state and facts, run the pure planner, prove changed policies by the
+dry run, back-test them, and build the plan document once from all of it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from certgov.backtest import backtest
-from certgov.errors import (
-    DeclarationError,
-    ExtensionMissingError,
-    InvalidRequestError,
-    Position,
-    Problem,
-    ScopeError,
-)
+from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
-from certgov.plan.document import build_document, refingerprint
-from certgov.plan.model import StoreRecordMeta
-from certgov.plan.rollout import RolloutFacts
+from certgov.plan.document import PlanDocument, PlanSource, build_document
+from certgov.plan.model import TestReport
 from certgov.policytest import (
+    Evaluate,
     PolicyTestResult,
     cases_for,
     inline_body,
@@ -33,7 +21,16 @@ from certgov.policytest import (
     softened_rules,
     summarise,
 )
-from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
+from certgov.run.backtest import backtest
+from certgov.run.facts import (
+    Connect,
+    open_stores,
+    read_live,
+    rollout_facts,
+    server_now,
+    store_facts,
+)
+from certgov.state import KINDS, POLICY
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
@@ -63,77 +60,12 @@ def plan_options(
     )
 
 
-def store_facts(
-    desired: State, stores: Mapping[str, SecretStore]
-) -> dict[str, StoreRecordMeta | None]:
-    """The meta of each declared account's store record (never the secret)."""
-    records: dict[str, StoreRecordMeta | None] = {}
-    for resource in desired.of_kind(SERVICE_ACCOUNT):
-        secret = resource.meta.get("secret")
-        if not secret:
-            continue
-        meta = stores[secret["store"]].read_meta(secret["path"])
-        records[resource.name] = (
-            None if meta is None else StoreRecordMeta(meta.client_id, meta.secret_created_at)
-        )
-    return records
-
-
-@contextmanager
-def open_stores(decls: Declarations) -> Iterator[dict[str, SecretStore]]:
-    """The configured secret stores, closed afterwards (some hold connections)."""
-    from certgov.apply.stores import build_stores
-
-    stores = build_stores(decls.config.secret_stores, root=decls.root)
-    try:
-        yield stores
-    finally:
-        for store in stores.values():
-            store.close()
-
-
-def server_now(client: ClmClient) -> datetime:
-    """The server's clock, read off the session it issued (expires_at less expires_in).
-
-    Rollout clocks and audit windows are compared with the audit log's timestamps, which the
-    server writes; reading time from the same clock keeps a skewed client from promoting early.
-    """
-    info = client.session or client.verify()
-    return (info.expires_at - timedelta(seconds=info.expires_in)).astimezone(UTC)
-
-
-def read_live(client: ClmClient, desired: State) -> tuple[State, State, tuple[str, ...]]:
-    """Live state of both kinds; with an account that may not read service accounts (a CI job
-    with scope read or write), the policies alone, and service accounts left out of the plan."""
-    from certgov.client.live import read_live_state
-
-    try:
-        return desired, read_live_state(client), ()
-    except ScopeError as exc:
-        live = read_live_state(client, kinds=(POLICY,))
-        policies_only = State.build(desired.of_kind(POLICY))
-        note = f"service accounts were not planned: {exc.message}"
-        return policies_only, live, (note,)
-
-
-def rollout_facts(
-    client: ClmClient, desired: State, live: State
-) -> tuple[dict[tuple[str, str], RolloutFacts], tuple[str, ...]]:
-    """Audit-derived rollout facts, or none and a warning saying why they could not be read."""
-    from certgov.rolloutfacts import gather
-
-    try:
-        return gather(client, desired, live), ()
-    except (ScopeError, ExtensionMissingError) as exc:
-        return {}, (f"rollout evidence skipped, so no rule is promoted: {exc.message}",)
-
-
 @dataclass(frozen=True)
 class PlanRun:
     """A plan and its document, with the policy test results that went into it."""
 
     plan: Plan
-    document: dict[str, Any]
+    document: PlanDocument
     test_results: tuple[PolicyTestResult, ...]
 
     @property
@@ -141,7 +73,9 @@ class PlanRun:
         return [r for r in self.test_results if not r.passed]
 
 
-def client_evaluator(client: ClmClient) -> Any:
+def client_evaluator(client: ClmClient) -> Evaluate:
+    """The dry run through the server's validate endpoint."""
+
     def evaluate(
         request: Mapping[str, Any], policy: Mapping[str, Any] | None, policy_id: Any
     ) -> Mapping[str, Any]:
@@ -210,20 +144,41 @@ def make_plan(
         only_actions=only_actions,
     )
     the_plan = plan(desired, live, facts, options)
-    warnings += rollout_warnings
     tests = prove_policies(decls, the_plan, client)
+    backtests = backtest(client, the_plan.changes, when, backtest_days) if backtest_days else {}
     document = build_document(
         the_plan,
         server=server,
-        source={"path": source_path, "git_commit": decls.git_commit, "digest": decls.digest},
+        source=PlanSource(source_path, decls.git_commit, decls.digest),
         created_at=when.isoformat(),
-        extra_warnings=warnings,
+        extra_warnings=warnings + rollout_warnings,
+        tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
+        backtests=backtests,
     )
-    for change in document["changes"]:
-        if change["address"] in tests:
-            change["tests"] = summarise(tests[change["address"]])
-    if backtest_days > 0:
-        backtest(client, document["changes"], when, backtest_days)
-    refingerprint(document)
     all_results = tuple(r for rs in tests.values() for r in rs)
     return PlanRun(the_plan, document, all_results)
+
+
+def plan_folder(
+    path: str,
+    connect: Connect,
+    *,
+    allow_mass_change: bool = False,
+    targets: tuple[str, ...] = (),
+    backtest_days: int = 14,
+) -> PlanRun:
+    """`certgov plan PATH`: load the declarations, then plan them against the live tenant."""
+    from certgov.declarations import load
+
+    decls = load(path)
+    with open_stores(decls) as stores, connect(decls.config.server) as client:
+        return make_plan(
+            decls,
+            client,
+            stores,
+            server=client.server,
+            source_path=path,
+            allow_mass_change=allow_mass_change,
+            targets=targets,
+            backtest_days=backtest_days,
+        )

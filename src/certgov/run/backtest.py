@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from certgov.errors import ExtensionMissingError, ScopeError
+from certgov.plan.model import Backtest, Change
 from certgov.policytest import inline_body
 from certgov.rules.domains import matches_any
 from certgov.state import POLICY
@@ -63,10 +64,10 @@ def _applies(spec: Mapping[str, Any] | None, request: Mapping[str, Any]) -> bool
 
 
 def backtest_change(
-    client: ClmClient, change: Mapping[str, Any], requests: Sequence[Mapping[str, Any]], days: int
-) -> dict[str, Any]:
+    client: ClmClient, change: Change, requests: Sequence[Mapping[str, Any]], days: int
+) -> Backtest:
     """Replay the requests that the old or the new policy matches (the others pass either way)."""
-    before, after = change.get("before"), change["after"]
+    before, after = change.before, change.after or {}
     relevant = [r for r in requests if _applies(after, r) or _applies(before, r)]
     newly: dict[str, list[str]] = {"warn": [], "block": []}
     for request in relevant:
@@ -76,26 +77,24 @@ def backtest_change(
             old = client.validate(request=dict(request), policy=inline_body(before))["result"]
         if RANK[new] > RANK[old] and new in newly:
             newly[new].append(str(request.get("common_name") or _names(request)[0]))
-    examples = (newly["block"] + newly["warn"])[:MAX_EXAMPLES]
-    return {
-        "days": days,
-        "requests": len(relevant),
-        "newly_warn": len(newly["warn"]),
-        "newly_block": len(newly["block"]),
-        "examples": examples,
-    }
+    return Backtest(
+        days=days,
+        requests=len(relevant),
+        newly_warn=len(newly["warn"]),
+        newly_block=len(newly["block"]),
+        examples=tuple((newly["block"] + newly["warn"])[:MAX_EXAMPLES]),
+    )
 
 
 def backtest(
-    client: ClmClient, changes: Sequence[dict[str, Any]], now: datetime, days: int
-) -> None:
-    """Add a `backtest` entry to each changed policy of a plan document's changes."""
-    targets = [c for c in changes if c["kind"] == POLICY and c["action"] in BACKTESTED]
+    client: ClmClient, changes: Sequence[Change], now: datetime, days: int
+) -> dict[str, Backtest]:
+    """The back-test of each changed policy among `changes`, by address."""
+    targets = [c for c in changes if c.kind == POLICY and c.action in BACKTESTED]
     if not targets:
-        return
+        return {}
     requests, why = recent_requests(client, now, days)
-    for change in targets:
-        if requests is None:
-            change["backtest"] = {"skipped": f"the audit log could not be read: {why}"}
-        else:
-            change["backtest"] = backtest_change(client, change, requests, days)
+    if requests is None:
+        skipped = Backtest(skipped=f"the audit log could not be read: {why}")
+        return {change.address: skipped for change in targets}
+    return {change.address: backtest_change(client, change, requests, days) for change in targets}

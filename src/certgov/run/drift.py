@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from certgov.diff import field_diff
 from certgov.plan import Facts, PlanOptions, plan
-from certgov.plan.planner import field_diff
 from certgov.plan.rollout import PROMOTE
+from certgov.run.facts import Connect, read_live, rollout_facts, server_now
+from certgov.run.plan import plan_options
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 
 if TYPE_CHECKING:
@@ -141,8 +143,6 @@ def out_of_band_changes(
     client: ClmClient, applied: Declarations, live: State, now: datetime
 ) -> list[dict[str, Any]]:
     """What apply of the applied declarations would change now, and who changed it by hand."""
-    from certgov.workflow import plan_options
-
     options = plan_options(applied.config, allow_mass_change=True)
     result = plan(applied.state, live, Facts(now=now), options)
     by_address = {r.address: r for r in live}
@@ -260,3 +260,19 @@ def hygiene_findings(
                 )
             )
     return sorted(findings, key=lambda f: (-LEVELS.index(f.level), f.check, f.subject))
+
+
+def detect_drift(path: str, applied_ref: str, window: timedelta, connect: Connect) -> DriftReport:
+    """`certgov drift PATH`: pending changes, out-of-band changes and hygiene findings."""
+    from certgov.declarations import load
+
+    head = load(path, ref="HEAD")
+    applied = load(path, ref=applied_ref)
+    report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
+    with connect(applied.config.server) as client:
+        desired, live, _ = read_live(client, applied.state)
+        now = server_now(client)
+        report.out_of_band = out_of_band_changes(client, applied, live, now)
+        rollout, _ = rollout_facts(client, desired, live)
+        report.hygiene = hygiene_findings(client, desired, live, now, window, rollout)
+    return report

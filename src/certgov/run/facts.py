@@ -1,0 +1,92 @@
+"""What plan, apply, drift and rollout status read before the pure planner runs.
+
+Live state, the server's clock, the secret stores' record meta and the audit-derived rollout
+facts are fetched here and handed to the planner as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from certgov.errors import ExtensionMissingError, ScopeError
+from certgov.plan.model import StoreRecordMeta
+from certgov.plan.rollout import RolloutFacts
+from certgov.state import POLICY, SERVICE_ACCOUNT, State
+
+if TYPE_CHECKING:
+    from certgov.apply.stores import SecretStore
+    from certgov.client import ClmClient
+    from certgov.declarations import Declarations
+
+
+Connect = Callable[[str | None], "ClmClient"]
+"""Opens the API client, given `server:` of certgov.yaml (the CLI resolves --url and the rest);
+the caller uses it in a `with` block, so that the session is revoked."""
+
+
+@contextmanager
+def open_stores(decls: Declarations) -> Iterator[dict[str, SecretStore]]:
+    """The configured secret stores, closed afterwards (some hold connections)."""
+    from certgov.apply.stores import build_stores
+
+    stores = build_stores(decls.config.secret_stores, root=decls.root)
+    try:
+        yield stores
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+def store_facts(
+    desired: State, stores: Mapping[str, SecretStore]
+) -> dict[str, StoreRecordMeta | None]:
+    """The meta of each declared account's store record (never the secret)."""
+    records: dict[str, StoreRecordMeta | None] = {}
+    for resource in desired.of_kind(SERVICE_ACCOUNT):
+        secret = resource.meta.get("secret")
+        if not secret:
+            continue
+        meta = stores[secret["store"]].read_meta(secret["path"])
+        records[resource.name] = (
+            None if meta is None else StoreRecordMeta(meta.client_id, meta.secret_created_at)
+        )
+    return records
+
+
+def server_now(client: ClmClient) -> datetime:
+    """The server's clock, read off the session it issued (expires_at less expires_in).
+
+    Rollout clocks and audit windows are compared with the audit log's timestamps, which the
+    server writes; reading time from the same clock keeps a skewed client from promoting early.
+    """
+    info = client.session or client.verify()
+    return (info.expires_at - timedelta(seconds=info.expires_in)).astimezone(UTC)
+
+
+def read_live(client: ClmClient, desired: State) -> tuple[State, State, tuple[str, ...]]:
+    """Live state of both kinds; with an account that may not read service accounts (a CI job
+    with scope read or write), the policies alone, and service accounts left out of the plan."""
+    from certgov.client.live import read_live_state
+
+    try:
+        return desired, read_live_state(client), ()
+    except ScopeError as exc:
+        live = read_live_state(client, kinds=(POLICY,))
+        policies_only = State.build(desired.of_kind(POLICY))
+        note = f"service accounts were not planned: {exc.message}"
+        return policies_only, live, (note,)
+
+
+def rollout_facts(
+    client: ClmClient, desired: State, live: State
+) -> tuple[dict[tuple[str, str], RolloutFacts], tuple[str, ...]]:
+    """Audit-derived rollout facts, or none and a warning saying why they could not be read."""
+    from certgov.run.rolloutfacts import gather
+
+    try:
+        return gather(client, desired, live), ()
+    except (ScopeError, ExtensionMissingError) as exc:
+        return {}, (f"rollout evidence skipped, so no rule is promoted: {exc.message}",)

@@ -1,0 +1,3 @@
+"""The version of certgov, in a module of its own so that every layer may read it."""
+
+__version__ = "0.1.0"
