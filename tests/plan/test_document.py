@@ -145,3 +145,36 @@ def test_load_plan_file_reads_nesting_at_the_limit(tmp_path: Path) -> None:
         load_plan_file(path)
     problems = plan_schema_problems(json.loads(text))
     assert info.value.message == "malformed plan file: " + "; ".join(problems)
+
+
+def _schema_fields(node: object) -> set[str]:
+    """Every property name the schema defines, at any depth."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        found |= set(node.get("properties") or {})
+        for value in node.values():
+            found |= _schema_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _schema_fields(value)
+    return found
+
+
+def test_plan_format_doc_names_every_schema_field() -> None:
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "schemas" / "plan.json").read_text())
+    doc = (root / "docs" / "plan-format.md").read_text()
+    missing = sorted(f for f in _schema_fields(schema) if f"`{f}`" not in doc)
+    assert missing == []
+
+
+@pytest.mark.parametrize("case", ["changes", "create-everything", "no-changes"])
+def test_a_golden_plan_file_reads_back_as_the_same_document(case: str) -> None:
+    path = Path(__file__).resolve().parents[1] / "golden" / "plans" / case / "plan.json"
+    document = load_plan_file(path)
+    assert dumps(document) == path.read_text()
+
+
+def test_a_document_round_trips_through_json() -> None:
+    doc = sample_document()
+    assert PlanDocument.from_json(json.loads(dumps(doc))) == doc

@@ -1,1 +1,2 @@
-"""Renderers: each reads the plan document (never the model) and writes to a given stream."""
+"""Renderers: each reads the typed plan document (never the planner's raw result) and writes to a
+given stream."""
