@@ -21,7 +21,7 @@ import click
 import httpx
 
 from certgov.client import ClmClient, Credentials
-from certgov.errors import CertgovError, PolicyViolationError
+from certgov.errors import DemoError, PolicyViolationError
 from certgov.resources import data_dir
 
 ADMIN = "bootstrap-admin"
@@ -42,10 +42,6 @@ BLOCKED_REQUEST = {
     "validity_days": 90,
     "is_ca": True,
 }
-
-
-class DemoError(CertgovError):
-    """A demo step did not do what it should."""
 
 
 def _heading(n: int, text: str) -> None:
