@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from certgov.run.plan import plan_options
 from click.testing import CliRunner
 
 from certgov.cli import cli
@@ -19,6 +18,7 @@ from certgov.declarations import load
 from certgov.errors import DeclarationError
 from certgov.plan import Facts, plan
 from certgov.plan.document import build_document, dumps
+from certgov.run.plan import plan_options
 from certgov.state import State
 from tests.corpus.cases import BASE, CASES, A, Case, Content, account
 from tests.integration.conftest import LiveServer, start_server

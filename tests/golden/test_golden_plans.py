@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certgov.run.plan import plan_options
 
 from certgov.client.live import live_resource
 from certgov.declarations import load
@@ -20,6 +19,7 @@ from certgov.plan.document import build_document, dumps
 from certgov.plan.model import StoreRecordMeta
 from certgov.plan.schema import plan_schema_problems
 from certgov.render import markdown, text
+from certgov.run.plan import plan_options
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
 
 CASES = sorted(p for p in (Path(__file__).parent / "plans").iterdir() if p.is_dir())

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from certgov.errors import Position
+from certgov.errors import PlanFileError, Position
 from certgov.plan import Facts, PlanOptions, plan
-from certgov.errors import PlanFileError
 from certgov.plan.document import PlanDocument, build_document, dumps, load_plan_file
 from certgov.plan.schema import plan_schema_problems
 from certgov.render import jsonplan

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from certgov.run.drift import DriftReport, Finding, account_hygiene, pending_changes
-
 from certgov.state import State
 from tests.plan.helpers import SECRET, account, policy, with_meta
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
 from certgov.diff import DiffEntry
+from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
 from certgov.plan.model import SecretTarget, StoreRecordMeta
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
 from tests.plan.helpers import SECRET, account, policy, with_meta

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from certgov.plan import Facts, PlanOptions, plan
 from certgov.diff import DiffEntry
+from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.rollout import RolloutDecision, RolloutFacts
 from certgov.state import State
 from tests.plan.helpers import policy, with_meta

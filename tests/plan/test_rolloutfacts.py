@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from certgov.run.rolloutfacts import gather
-
 from certgov.plan.rollout import RolloutFacts
+from certgov.run.rolloutfacts import gather
 from certgov.state import POLICY, Resource, State
 
 RULES = [

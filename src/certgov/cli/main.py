@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from certgov.version import __version__
 from certgov.errors import EXIT_INTERRUPTED, CertgovError, DeclarationError
+from certgov.version import __version__
 
 
 class CertgovGroup(click.Group):

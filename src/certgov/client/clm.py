@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from certgov.version import __version__
 from certgov.client.credentials import Credentials
 from certgov.client.error_map import API_BASE, CallContext, error_for, parse_envelope
 from certgov.client.results import ListItem, ObjectResult, SecretResult, SessionInfo
@@ -37,6 +36,7 @@ from certgov.errors import (
     ConnectionFailedError,
     UsageError,
 )
+from certgov.version import __version__
 
 _log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 
-from certgov.version import __version__
 from certgov.client.retry import NOT_SENT_ERRORS, RetryPolicy, parse_retry_after
 from certgov.errors import (
     ConnectionFailedError,
@@ -40,6 +39,7 @@ from certgov.errors import (
     UsageError,
 )
 from certgov.gitops.markers import with_marker
+from certgov.version import __version__
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

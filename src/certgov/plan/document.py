@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from certgov.version import __version__
 from certgov.errors import PlanFileError, Position
 from certgov.plan.model import Backtest, Change, Plan, TestReport, digest
 from certgov.plan.rollout import RolloutDecision
+from certgov.version import __version__
 
 FORMAT_VERSION = "1"
 _UNFINGERPRINTED = ("fingerprint", "created_at")

@@ -10,7 +10,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from certgov.version import __version__
 from certgov.server import errors
 from certgov.server.ca import load_or_create
 from certgov.server.context import Server
@@ -20,6 +19,7 @@ from certgov.server.ratelimit import RateLimiter
 from certgov.server.routes import accounts, audit, certificates, policies, sessions
 from certgov.server.settings import Settings
 from certgov.server.store import Store
+from certgov.version import __version__
 
 API_PREFIX = "/api/v1"
 
