@@ -55,24 +55,53 @@ def _lookup_or_missing(value: Any, parts: list[str | int]) -> Any:
     return value
 
 
+def _keyed_rules(rules: Any) -> dict[str, Any] | None:
+    """A policy's rules keyed by action, when each action appears once (as declarations must);
+    None for a list the API allows but no declaration can hold (two rules of one action)."""
+    if not isinstance(rules, list) or not all(
+        isinstance(r, Mapping) and isinstance(r.get("action"), str) for r in rules
+    ):
+        return None
+    keyed = {r["action"]: {k: v for k, v in r.items() if k != "action"} for r in rules}
+    return keyed if len(keyed) == len(rules) else None
+
+
+def comparable(before: Any, after: Any) -> tuple[Any, Any]:
+    """Both values with each `rules` list keyed by rule action where both sides allow it:
+    rule order carries no meaning (every rule is evaluated), so diffs name `rules.<action>`,
+    never a list position. Where a side cannot be keyed, both lists stay whole."""
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return before, after
+    b_out, a_out = dict(before), dict(after)
+    for key in before.keys() & after.keys():
+        if key == "rules":
+            kb, ka = _keyed_rules(before[key]), _keyed_rules(after[key])
+            if kb is not None and ka is not None:
+                b_out[key], a_out[key] = kb, ka
+        else:
+            b_out[key], a_out[key] = comparable(before[key], after[key])
+    return b_out, a_out
+
+
 def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[DiffEntry, ...]:
     """Each changed path with its before and after value.
 
-    Lists of plain values (scopes, allowlists, domains) are shown whole; lists of objects
-    (rules) item by item.
+    Rules are keyed by action (`rules.enforce_max_validity.values.max_days`); every list (scopes,
+    allowlists, domains, rules that cannot be keyed) is shown whole.
     """
     from deepdiff import DeepDiff  # imported when something changed: a tenth of a second
 
+    before, after = comparable(before, after)
     dd = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
     paths: set[tuple[str | int, ...]] = set()
     for level in (leaf for leaves in dd.values() for leaf in leaves):
         parts = _split_path(level.path())
-        # Collapse into the nearest list of scalars: its order is normalised, show it whole.
+        # Collapse into the nearest list: its order is normalised or meaningless, show it whole.
         for i in range(len(parts)):
             container = _lookup_or_missing(after, parts[:i])
             if container is _MISSING:
                 container = _lookup_or_missing(before, parts[:i])
-            if isinstance(container, list) and not any(isinstance(x, dict) for x in container):
+            if isinstance(container, list):
                 parts = parts[:i]
                 break
         paths.add(tuple(parts))

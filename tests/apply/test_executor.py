@@ -178,7 +178,7 @@ def test_a_store_that_refuses_the_write_fails_the_create_and_says_so(
 def test_create_policy_is_created_disabled_proven_then_enabled(apply: Apply, fake: FakeApi) -> None:
     _, outcomes = apply(policy("base"))
     assert outcomes == [
-        outcome("Policy/base", "create", "created disabled, 1 dry-run test passed, enabled")
+        outcome("Policy/base", "create", "created disabled, dry-run probe passed, enabled")
     ]
     assert [p["is_enabled"] for p in fake.policies.values()] == [True]
     validate = [p for p in fake.paths() if p.endswith("/validate")]
@@ -187,7 +187,7 @@ def test_create_policy_is_created_disabled_proven_then_enabled(apply: Apply, fak
 
 def test_create_policy_declared_disabled_stays_disabled(apply: Apply, fake: FakeApi) -> None:
     _, outcomes = apply(policy("base", enabled=False))
-    assert outcomes == [outcome("Policy/base", "create", "created disabled; 1 dry-run test passed")]
+    assert outcomes == [outcome("Policy/base", "create", "created disabled; dry-run probe passed")]
     assert [p["is_enabled"] for p in fake.policies.values()] == [False]
 
 
@@ -239,7 +239,7 @@ def test_update_of_an_enabled_policy_is_proven_inline_first(apply: Apply, fake: 
     fake.add_policy("base", is_enabled=True, rules=RULES)
     _, outcomes = apply(policy("base", description="new"))
     assert outcomes == [
-        outcome("Policy/base", "update", "updated (1 dry-run test passed inline first)")
+        outcome("Policy/base", "update", "updated (dry-run probe passed inline first)")
     ]
     (stored,) = fake.policies.values()
     assert (stored["description"], stored["is_enabled"]) == ("new", True)
@@ -251,7 +251,7 @@ def test_update_of_a_disabled_policy_to_enabled_is_stored_disabled_proven_then_e
     fake.add_policy("base", is_enabled=False, rules=RULES, description="old")
     _, outcomes = apply(policy("base", description="new"))
     assert outcomes == [
-        outcome("Policy/base", "update", "updated disabled, 1 dry-run test passed, enabled")
+        outcome("Policy/base", "update", "updated disabled, dry-run probe passed, enabled")
     ]
     assert [p["is_enabled"] for p in fake.policies.values()] == [True]
 
@@ -285,7 +285,7 @@ def test_update_of_a_policy_declared_disabled_is_a_plain_replace(
 def test_enable_policy_is_proven_against_its_stored_self(apply: Apply, fake: FakeApi) -> None:
     fake.add_policy("base", is_enabled=False, rules=RULES)
     _, outcomes = apply(policy("base"))
-    assert outcomes == [outcome("Policy/base", "enable", "1 dry-run test passed; enabled")]
+    assert outcomes == [outcome("Policy/base", "enable", "dry-run probe passed; enabled")]
     assert [p["is_enabled"] for p in fake.policies.values()] == [True]
 
 
@@ -323,7 +323,7 @@ def test_promote_replaces_the_policy_with_the_rule_hard(apply: Apply, fake: Fake
     document, outcomes = apply(desired, rollout=facts)
     assert [c.action for c in document.changes] == ["promote"]
     assert outcomes == [
-        outcome("Policy/base", "promote", "promoted (1 dry-run test passed inline first)")
+        outcome("Policy/base", "promote", "promoted (dry-run probe passed inline first)")
     ]
     assert [p["rules"] for p in fake.policies.values()] == [RULES]
 
@@ -401,7 +401,7 @@ def test_an_adopted_disabled_policy_is_proven_and_enabled(
             "Policy/base",
             "create",
             "conflict met: it already existed with the declared content, disabled; "
-            "1 dry-run test passed, enabled",
+            "dry-run probe passed, enabled",
         )
     ]
     assert [p["is_enabled"] for p in fake.policies.values()] == [True]

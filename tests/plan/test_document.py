@@ -46,6 +46,7 @@ def test_document_summary_counts_every_action() -> None:
         "unchanged": 0,
         "ignored": 0,
         "unmanaged": 1,
+        "partial": False,
     }
 
 

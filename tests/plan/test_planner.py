@@ -35,7 +35,11 @@ def test_plan_creates_missing_objects_with_steps() -> None:
     result = plan(desired, State.build([]), NOW, DEFAULT)
     assert actions(result) == [("create", POLICY, "base"), ("create", SERVICE_ACCOUNT, "ci")]
     pol, acct = result.changes
-    assert pol.steps == ("create disabled", "prove by the dry run (0 tests)", "enable")
+    assert pol.steps == (
+        "create disabled",
+        "prove by a dry-run probe (no tests declared)",
+        "enable",
+    )
     assert pol.before is None
     assert pol.after == desired.get(POLICY, "base").spec
     assert acct.secret == SecretTarget("local", "clm/ci")
@@ -45,7 +49,7 @@ def test_plan_creates_missing_objects_with_steps() -> None:
 def test_plan_creates_disabled_policy_without_enable_step() -> None:
     desired = State.build([policy("base", enabled=False)])
     (change,) = plan(desired, State.build([]), NOW, DEFAULT).changes
-    assert change.steps == ("create disabled", "prove by the dry run (0 tests)")
+    assert change.steps == ("create disabled", "prove by a dry-run probe (no tests declared)")
 
 
 @pytest.mark.parametrize(
@@ -81,7 +85,7 @@ def test_plan_updates_a_rule_item_by_item() -> None:
     live = State.build([policy("base", live=True)])
     (change,) = plan(desired, live, NOW, DEFAULT).changes
     assert change.action == "update"
-    assert change.diff == (DiffEntry("rules[0].fail", "hard", "soft"),)
+    assert change.diff == (DiffEntry("rules.disable_wildcard.fail", "hard", "soft"),)
 
 
 def test_plan_updates_domains_as_a_whole_list() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from certgov.plan import Facts, KindOptions, PlanOptions, plan
-from certgov.plan.document import build_document
+from certgov.plan.document import PlanDocument, build_document
 from certgov.render import markdown
 from certgov.state import POLICY, State
 from tests.plan.helpers import account, policy
@@ -20,12 +20,16 @@ def test_markdown_of_a_plan_with_changes() -> None:
     assert markdown.render_text(doc, marker="<!-- certgov:plan:repo -->") == (
         "<!-- certgov:plan:repo -->\n"
         "### certgov plan\n\n"
+        "**Target: http://clm** · Compared: ServiceAccount live, Policy live\n\n"
+        "**Risks for a security review** (1):\n\n"
+        "- `ServiceAccount/ci` **account created**: scopes read; from any address; never "
+        "expires\n\n"
         f"**1 to create, 1 to update, 0 to delete** · plan `{fp}…`\n\n"
         "<details><summary>✏️ <b>update</b> <code>Policy/base</code></summary>\n\n"
         "| field | before | after |\n|---|---|---|\n"
         '| `description` | `""` | `"changed"` |\n\n'
         "</details>\n"
-        "<details><summary>🆕 <b>create</b> <code>ServiceAccount/ci</code></summary>\n\n"
+        "<details open><summary>🆕 <b>create</b> <code>ServiceAccount/ci</code></summary>\n\n"
         "| field | value |\n|---|---|\n"
         '| `name` | `"ci"` |\n'
         '| `description` | `""` |\n'
@@ -36,7 +40,8 @@ def test_markdown_of_a_plan_with_changes() -> None:
         "| `client_secret` | _(sensitive: generated on apply, stored in local at clm/ci)_ |\n\n"
         "Steps: create → store the generated secret\n\n"
         "</details>\n"
-        "\n0 unchanged · 1 unmanaged · 0 ignored\n"
+        "\n0 unchanged · 1 unmanaged · 0 ignored\n\n"
+        f"Changes fingerprint (apply on merge checks it): `{doc.changes_fingerprint}`\n"
     )
 
 
@@ -49,10 +54,14 @@ def test_markdown_without_changes_is_one_line() -> None:
         created_at="x",
     )
     fp = doc.fingerprint[:19]
-    assert markdown.render_text(doc) == f"### certgov plan\n\nNo changes · plan `{fp}…`\n"
+    assert markdown.render_text(doc) == (
+        "### certgov plan\n\n"
+        "**Target: (no server)** · Compared: ServiceAccount live, Policy live\n\n"
+        f"No changes · plan `{fp}…`\n"
+    )
 
 
-def big_document() -> dict[str, object]:
+def big_document() -> PlanDocument:
     desired = State.build([policy(f"p{i:05}", description="x" * 40) for i in range(5000)])
     live = State.build(
         [policy(f"p{i:05}", live=True) for i in range(4900)]
@@ -71,13 +80,16 @@ def test_markdown_of_5000_changes_fits_and_keeps_every_delete() -> None:
     assert len(body) <= markdown.COMMENT_LIMIT
     deletes = [line for line in body.splitlines() if line.startswith("> - **delete**")]
     assert deletes == [f"> - **delete** `Policy/z{i:03}`" for i in range(100)]
-    kept = body.count("<details>")
+    kept = body.count("<details")
     (note,) = [line for line in body.splitlines() if "left out" in line]
     assert note == (
         f"_{5100 - kept} of 5100 change details left out to fit the comment limit. "
         "The full plan: https://ci.example/artifacts/1_"
     )
-    assert body.endswith("\n0 unchanged · 100 unmanaged · 0 ignored\n")
+    assert body.endswith(
+        "\n0 unchanged · 100 unmanaged · 0 ignored\n\n"
+        f"Changes fingerprint (apply on merge checks it): `{doc.changes_fingerprint}`\n"
+    )
 
 
 def test_markdown_truncation_is_deterministic() -> None:

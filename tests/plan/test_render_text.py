@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 from certgov.plan import Facts, KindOptions, PlanOptions, plan
-from certgov.plan.document import build_document
+from certgov.plan.document import PlanDocument, build_document
 from certgov.render import text
 from certgov.state import POLICY, SERVICE_ACCOUNT, State
 from tests.plan.helpers import account, policy, with_meta
@@ -16,7 +16,7 @@ from tests.plan.test_document import SOURCE, sample_document
 NOW = Facts(now=datetime(2026, 6, 1, tzinfo=UTC))
 
 
-def render(document: dict[str, object], *, color: bool = False) -> str:
+def render(document: PlanDocument, *, color: bool = False) -> str:
     out = io.StringIO()
     text.render(document, out, color=color)
     return out.getvalue()
@@ -24,6 +24,12 @@ def render(document: dict[str, object], *, color: bool = False) -> str:
 
 def test_text_shows_creates_updates_and_the_summary_line() -> None:
     assert render(sample_document()) == (
+        "Target: http://clm\n"
+        "Compared: ServiceAccount live, Policy live\n"
+        "\n"
+        "Risks for a security review:\n"
+        "  ServiceAccount/ci: account created: scopes read; from any address; never expires\n"
+        "\n"
         "certgov will perform the following actions:\n"
         "\n"
         "  # Policy/base will be updated in place\n"
@@ -56,6 +62,13 @@ def test_text_shows_renames_disables_and_deletes() -> None:
     )
     doc = build_document(plan(desired, live, NOW, opts), server=None, source=SOURCE, created_at="x")
     assert render(doc) == (
+        "Target: (no server)\n"
+        "Compared: ServiceAccount live, Policy live\n"
+        "\n"
+        "Risks for a security review:\n"
+        "  Policy/gone: policy removed: none of its rules applies\n"
+        "  ServiceAccount/stray: account disabled: it can no longer log in\n"
+        "\n"
         "certgov will perform the following actions:\n"
         "\n"
         "  # Policy/gone will be deleted\n"
@@ -90,7 +103,11 @@ def test_text_says_when_there_is_nothing_to_do() -> None:
         plan(state, live, NOW, PlanOptions()), server=None, source=SOURCE, created_at="x"
     )
     assert render(doc) == (
-        "No changes. The live tenant matches the declarations.\nAlso: 1 unchanged.\n"
+        "Target: (no server)\n"
+        "Compared: ServiceAccount live, Policy live\n"
+        "\n"
+        "No changes. The live tenant matches the declarations.\n"
+        "Also: 1 unchanged.\n"
     )
 
 
@@ -99,6 +116,8 @@ def test_text_colours_markers_only_when_asked() -> None:
     plain = render(sample_document())
     assert re.sub(r"\x1b\[\d+m", "", coloured) == plain
     assert [line for line in coloured.splitlines() if line.startswith("\x1b")] == [
+        "\x1b[31m  ServiceAccount/ci: account created: scopes read; from any address; never "
+        "expires\x1b[0m",
         "\x1b[33m  ~ Policy/base\x1b[0m",
         '\x1b[33m      ~ description: "" → "changed"\x1b[0m',
         "\x1b[32m  + ServiceAccount/ci\x1b[0m",

@@ -95,11 +95,13 @@ def test_an_earned_promotion_is_a_promote_change_with_evidence() -> None:
     result = plan(desired(), live("soft"), facts(15, 25, 0), PlanOptions())
     (change,) = result.changes
     assert change.action == "promote"
-    assert change.diff == (DiffEntry("rules[1].fail", "soft", "hard"),)
+    assert change.diff == (DiffEntry("rules.enforce_minimum_key_size.fail", "soft", "hard"),)
     assert change.evidence == {
         "enforce_minimum_key_size": {
             "policy": "base",
             "rule": "enforce_minimum_key_size",
+            "declared": "hard",
+            "applied": "hard",
             "state": "promote",
             "detail": "soft for 15 days, 25 requests, 0 warnings",
             "soft_since": (NOW - timedelta(days=15)).isoformat(),
@@ -129,7 +131,7 @@ def test_a_promotion_together_with_another_change_is_an_update_with_evidence() -
     (change,) = plan(changed, live("soft"), facts(15, 25, 0), PlanOptions()).changes
     assert change.action == "update"
     assert change.evidence is not None
-    assert [d.path for d in change.diff] == ["description", "rules[1].fail"]
+    assert [d.path for d in change.diff] == ["description", "rules.enforce_minimum_key_size.fail"]
 
 
 def test_a_promoted_rule_stays_hard() -> None:
@@ -143,8 +145,8 @@ def test_a_changed_declaration_restarts_the_clock_soft() -> None:
     (change,) = result.changes
     assert change.action == "update"
     assert change.diff == (
-        DiffEntry("rules[1].fail", "hard", "soft"),
-        DiffEntry("rules[1].values.minimum_bits", "2048", "3072"),
+        DiffEntry("rules.enforce_minimum_key_size.fail", "hard", "soft"),
+        DiffEntry("rules.enforce_minimum_key_size.values.minimum_bits", "2048", "3072"),
     )
     assert result.rollouts[0].state == "pending"
 

@@ -36,7 +36,14 @@ from certgov.errors import (
 )
 from certgov.plan.document import PlanDocument
 from certgov.plan.model import ACTION_ORDER, Change, SecretTarget, digest
-from certgov.policytest import Evaluate, PolicyTestCase, inline_body, run_cases, softened_rules
+from certgov.policytest import (
+    Evaluate,
+    PolicyTestCase,
+    inline_body,
+    proof_message,
+    run_cases,
+    softened_rules,
+)
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 
 if TYPE_CHECKING:
@@ -252,7 +259,7 @@ class PolicyActions(_KindActions):
         if failing:
             names = ", ".join(f"{r.case.name!r} ({'; '.join(r.failures)})" for r in failing)
             raise PolicyTestsFailedError(f"its tests failed: {names}", count=len(failing))
-        return f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"
+        return proof_message(results)
 
     def make(self, change: Change, key: str) -> str:
         result = self.ops.create(change.after or {}, idempotency_key=key)

@@ -6,7 +6,7 @@ with ClmClient(url, Credentials.from_file("bootstrap.json")) as client:
 
 from __future__ import annotations
 
-from certgov.client.clm import ClmClient, api_root
+from certgov.client.clm import ClmClient, api_root, canonical_api_root
 from certgov.client.credentials import Credentials
 from certgov.client.live import live_resource, read_live_state
 from certgov.client.results import ListItem, ObjectResult, SecretResult, SessionInfo
@@ -22,6 +22,7 @@ __all__ = [
     "SecretResult",
     "SessionInfo",
     "api_root",
+    "canonical_api_root",
     "is_idempotent",
     "live_resource",
     "read_live_state",

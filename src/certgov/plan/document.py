@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from certgov.errors import PlanFileError, Position
-from certgov.plan.model import Backtest, Change, Plan, TestReport, digest
+from certgov.plan.model import Backtest, Change, Held, Plan, TestReport, digest
+from certgov.plan.risks import Risk, risks
 from certgov.plan.rollout import RolloutDecision
+from certgov.state import KINDS
 from certgov.version import __version__
 
 FORMAT_VERSION = "1"
@@ -49,19 +51,73 @@ class PlanSource:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What the plan is for: the normalised API base URL and, with environments, which one."""
+
+    url: str | None
+    environment: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "environment": self.environment}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Target:
+        return cls(data["url"], data["environment"])
+
+    def __str__(self) -> str:
+        where = self.url or "(no server)"
+        return f"{where} (environment {self.environment})" if self.environment else where
+
+
+LIVE, SNAPSHOT, NOT_PLANNED = "live", "snapshot", "not planned"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How one kind was compared: with the live tenant, with a snapshot, or not at all (why).
+
+    `managed` says whether the repository manages the kind (declares objects of it, or prunes
+    it): a managed kind that was not planned makes the plan partial.
+    """
+
+    compared: str
+    reason: str | None = None
+    managed: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"compared": self.compared, "reason": self.reason}
+        if not self.managed:
+            out["managed"] = False
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Coverage:
+        return cls(str(data["compared"]), data["reason"], bool(data.get("managed", True)))
+
+    @property
+    def missing(self) -> bool:
+        return self.compared == NOT_PLANNED and self.managed
+
+
+@dataclass(frozen=True)
 class PlanDocument:
     """A plan as reviewed and applied: frozen, fingerprinted, JSON-serialisable both ways."""
 
     certgov_version: str
     created_at: str
     server: str | None
+    target: Target
     source: PlanSource
-    summary: Mapping[str, int]
+    coverage: Mapping[str, Coverage]
+    summary: Mapping[str, Any]
+    risks: tuple[Risk, ...]
     changes: tuple[Change, ...]
+    held: tuple[Held, ...]
     unmanaged: tuple[str, ...]
     ignored: tuple[str, ...]
     rollout: tuple[RolloutDecision, ...]
     warnings: tuple[str, ...]
+    rotate_missing: bool = False
     changes_fingerprint: str = ""
     fingerprint: str = ""
     format_version: str = FORMAT_VERSION
@@ -70,19 +126,34 @@ class PlanDocument:
     def has_changes(self) -> bool:
         return bool(self.changes)
 
+    @property
+    def partial(self) -> bool:
+        """Whether a managed kind was not compared: then the plan cannot say "no changes"."""
+        return bool(self.summary.get("partial"))
+
+    @property
+    def not_planned(self) -> dict[str, Coverage]:
+        """The managed kinds that were not compared, with why."""
+        return {kind: c for kind, c in self.coverage.items() if c.missing}
+
     def _body(self) -> dict[str, Any]:
         return {
             "format_version": self.format_version,
             "certgov_version": self.certgov_version,
             "created_at": self.created_at,
             "server": self.server,
+            "target": self.target.to_json(),
             "source": self.source.to_json(),
+            "coverage": {kind: c.to_json() for kind, c in self.coverage.items()},
             "summary": dict(self.summary),
+            "risks": [r.to_json() for r in self.risks],
             "changes": [c.to_json() for c in self.changes],
+            "held": [h.to_json() for h in self.held],
             "unmanaged": list(self.unmanaged),
             "ignored": list(self.ignored),
             "rollout": [d.to_json() for d in self.rollout],
             "warnings": list(self.warnings),
+            "options": {"rotate_missing": self.rotate_missing},
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -109,13 +180,18 @@ class PlanDocument:
             certgov_version=str(data["certgov_version"]),
             created_at=str(data["created_at"]),
             server=data["server"],
+            target=Target.from_json(data["target"]),
             source=PlanSource.from_json(data["source"]),
+            coverage={k: Coverage.from_json(v) for k, v in data["coverage"].items()},
             summary=dict(data["summary"]),
+            risks=tuple(Risk.from_json(r) for r in data["risks"]),
             changes=tuple(Change.from_json(c) for c in data["changes"]),
+            held=tuple(Held.from_json(h) for h in data["held"]),
             unmanaged=tuple(data["unmanaged"]),
             ignored=tuple(data["ignored"]),
             rollout=tuple(RolloutDecision.from_json(d) for d in data["rollout"]),
             warnings=tuple(data["warnings"]),
+            rotate_missing=bool(data["options"]["rotate_missing"]),
         )
         sealed = _fingerprints(document)
         if (sealed.fingerprint, sealed.changes_fingerprint) != (
@@ -151,8 +227,14 @@ def build_document(
     extra_warnings: tuple[str, ...] = (),
     tests: Mapping[str, TestReport] | None = None,
     backtests: Mapping[str, Backtest] | None = None,
+    target: Target | None = None,
+    coverage: Mapping[str, Coverage] | None = None,
+    rotate_missing: bool = False,
 ) -> PlanDocument:
-    """The plan document for `plan`, with each change's test results and back-test, sealed."""
+    """The plan document for `plan`, with each change's test results and back-test, sealed.
+
+    `coverage` defaults to every kind compared live; `target` to the server as given.
+    """
     tests, backtests = tests or {}, backtests or {}
     changes = tuple(
         replace(c, tests=tests.get(c.address), backtest=backtests.get(c.address))
@@ -160,18 +242,25 @@ def build_document(
         else c
         for c in plan.changes
     )
+    compared = dict(coverage) if coverage is not None else {kind: Coverage(LIVE) for kind in KINDS}
+    partial = any(c.missing for c in compared.values())
     return _fingerprints(
         PlanDocument(
             certgov_version=__version__,
             created_at=created_at,
             server=server,
+            target=target or Target(server),
             source=source if isinstance(source, PlanSource) else PlanSource.from_json(source),
-            summary=plan.summary(),
+            coverage=compared,
+            summary={**plan.summary(), "partial": partial},
+            risks=risks(changes),
             changes=changes,
+            held=plan.held,
             unmanaged=plan.unmanaged,
             ignored=plan.ignored,
             rollout=plan.rollouts,
             warnings=(*plan.warnings, *extra_warnings),
+            rotate_missing=rotate_missing,
         )
     )
 

@@ -54,12 +54,14 @@ class Facts:
     `store_records` maps a desired account's name to the meta of its store record (None: the
     store has none). Accounts missing from the mapping were not looked up, so no rotation is
     decided for them from the store. `rollout` maps (policy name, rule action) to what the
-    audit log says of that soft rule.
+    audit log says of that soft rule. `own_account` is the uuid of the account this run is
+    logged in as: the plan never saws off the branch it sits on.
     """
 
     now: datetime
     store_records: Mapping[str, StoreRecordMeta | None] = field(default_factory=dict)
     rollout: Mapping[tuple[str, str], RolloutFacts] = field(default_factory=dict)
+    own_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,17 +123,27 @@ class TestReport:
     passed: int
     failed: int
     results: tuple[Mapping[str, Any], ...] = ()
+    probe: bool = False
+    """No test is declared: the one result is a plain request the server accepted."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "passed": self.passed,
             "failed": self.failed,
             "results": [dict(r) for r in self.results],
         }
+        if self.probe:
+            out["probe"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TestReport:
-        return cls(int(data["passed"]), int(data["failed"]), tuple(data.get("results") or ()))
+        return cls(
+            int(data["passed"]),
+            int(data["failed"]),
+            tuple(data.get("results") or ()),
+            bool(data.get("probe", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,8 @@ class Change:
     evidence: Mapping[str, Any] | None = None
     tests: TestReport | None = None
     backtest: Backtest | None = None
+    missing_secret: bool = False
+    """A rotation only because the store holds no record of the account's secret."""
 
     @property
     def address(self) -> str:
@@ -227,6 +241,8 @@ class Change:
             out["tests"] = self.tests.to_json()
         if self.backtest is not None:
             out["backtest"] = self.backtest.to_json()
+        if self.missing_secret:
+            out["missing_secret"] = True
         return out
 
     @classmethod
@@ -246,7 +262,34 @@ class Change:
             evidence=data.get("evidence"),
             tests=_optional(data.get("tests"), TestReport.from_json),
             backtest=_optional(data.get("backtest"), Backtest.from_json),
+            missing_secret=bool(data.get("missing_secret", False)),
         )
+
+
+OWN_ACCOUNT, DECLARED_BUT_IGNORED = "own-account", "declared-but-ignored"
+
+
+@dataclass(frozen=True)
+class Held:
+    """Something the plan deliberately does not do, and why; `action` is what it would have been
+    (None for a declared object that `manage.<kind>.ignore` keeps out of the plan)."""
+
+    address: str
+    action: str | None
+    hold: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "action": self.action,
+            "hold": self.hold,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Held:
+        return cls(str(data["address"]), data["action"], str(data["hold"]), str(data["reason"]))
 
 
 @dataclass(frozen=True)
@@ -259,6 +302,7 @@ class Plan:
     unmanaged: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     rollouts: tuple[RolloutDecision, ...] = ()
+    held: tuple[Held, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTION_ORDER, 0)

@@ -15,9 +15,12 @@ from typing import Any
 from certgov.diff import DiffEntry, field_diff
 from certgov.errors import UnsafePlanError
 from certgov.plan.model import (
+    DECLARED_BUT_IGNORED,
+    OWN_ACCOUNT,
     Action,
     Change,
     Facts,
+    Held,
     Observed,
     Plan,
     PlanOptions,
@@ -25,6 +28,7 @@ from certgov.plan.model import (
     digest,
 )
 from certgov.plan.rollout import PROMOTE, RolloutDecision, decide, effective_spec
+from certgov.rules.accounts import SCOPE_ORDER
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
 
 
@@ -52,7 +56,9 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> str | None:
+def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[str, bool] | None:
+    """Why the account's secret must be rotated, and whether only because the store has no
+    record of it (a fresh checkout, a CI runner): that rotation cuts off the secret in use."""
     secret = desired.meta.get("secret")
     if not secret:
         return None
@@ -61,17 +67,23 @@ def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> str | N
     if name in facts.store_records:
         record = facts.store_records[name]
         if record is None:
-            return f"the store {secret['store']} has no record at {secret['path']}"
+            return f"the store {secret['store']} has no record at {secret['path']}", True
         if record.client_id != live.meta.get("client_id") or (
             record.secret_created_at != live_created
         ):
-            return f"the record at {secret['store']}:{secret['path']} does not match the account"
+            mismatch = (
+                f"the record at {secret['store']}:{secret['path']} does not match the account"
+            )
+            return mismatch, False
     rotate_after = secret.get("rotate_after_seconds")
     created = _parse_time(live_created)
     if rotate_after and created is not None:
         age = facts.now - created
         if age >= timedelta(seconds=rotate_after):
-            return f"secret is {age.days} days old; rotate_after is {rotate_after // 86400} days"
+            return (
+                f"secret is {age.days} days old; rotate_after is {rotate_after // 86400} days",
+                False,
+            )
     return None
 
 
@@ -107,15 +119,16 @@ def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Chan
                 Change("update", before=live.spec, after=desired.spec, diff=diff, **common)
             )
     if desired.kind == SERVICE_ACCOUNT:
-        reason = _rotation_reason(desired, live, facts)
-        if reason is not None:
+        rotation = _rotation_reason(desired, live, facts)
+        if rotation is not None:
             changes.append(
                 Change(
                     "rotate",
                     before=None,
                     after=None,
-                    reason=reason,
+                    reason=rotation[0],
                     secret=_secret_target(desired),
+                    missing_secret=rotation[1],
                     **common,
                 )
             )
@@ -158,17 +171,25 @@ def _mark_promotion(
     return out
 
 
+NOT_KEPT = "the generated secret is not kept anywhere (no secret: is declared)"
+
+
 def _plan_create(desired: Resource) -> Change:
     steps: tuple[str, ...] = ()
     secret = _secret_target(desired)
     if desired.kind == POLICY:
         n = len(desired.meta.get("tests") or ())
-        proof = f"prove by the dry run ({n} test{'s' if n != 1 else ''})"
+        proof = (
+            f"prove by the dry run ({n} test{'s' if n != 1 else ''})"
+            if n
+            else "prove by a dry-run probe (no tests declared)"
+        )
         steps = ("create disabled", proof)
         if desired.spec["enabled"]:
             steps += ("enable",)
     elif desired.kind == SERVICE_ACCOUNT:
-        steps = ("create", "store the generated secret") if secret else ("create",)
+        kept = "store the generated secret" if secret else NOT_KEPT
+        steps = ("create", kept)
         if not desired.spec["enabled"]:
             steps += ("disable",)
     return Change(
@@ -209,6 +230,52 @@ def _plan_unmanaged(live: Resource, prune: Any) -> Change | None:
     return None
 
 
+def _scope_level(spec: Mapping[str, Any] | None) -> int:
+    scopes = (spec or {}).get("scopes") or ()
+    return max((SCOPE_ORDER.index(s) for s in scopes if s in SCOPE_ORDER), default=-1)
+
+
+def _cuts_off(change: Change) -> str | None:
+    """What a change to an account would take away from whoever logs in as it."""
+    if change.action in ("disable", "delete"):
+        return f"it would be {change.action}d"
+    if change.action == "rotate":
+        return "its secret would be regenerated"
+    if change.after is not None and change.before is not None:
+        if change.before.get("enabled") and not change.after.get("enabled"):
+            return "it would be disabled"
+        if _scope_level(change.after) < _scope_level(change.before):
+            return "its scopes would narrow"
+    return None
+
+
+def _spare_own_account(changes: list[Change], own: str | None) -> tuple[list[Change], list[Held]]:
+    """Hold every change that would cut off the account this run is logged in as."""
+    if own is None:
+        return changes, []
+    kept, held = [], []
+    for change in changes:
+        mine = change.kind == SERVICE_ACCOUNT and change.observed and change.observed.id == own
+        what = _cuts_off(change) if mine else None
+        if what is None:
+            kept.append(change)
+            continue
+        reason = (
+            f"this run is logged in as this account, and {what}: "
+            "make that change as another admin account"
+        )
+        held.append(Held(change.address, change.action, OWN_ACCOUNT, reason))
+    return kept, held
+
+
+# What the mass-change guard counts: each cuts someone off.
+GUARDED = ("disable", "delete", "rotate")
+CUT_OFF = {
+    SERVICE_ACCOUNT: "disabled, deleted or have their secret rotated",
+    POLICY: "disabled or deleted",
+}
+
+
 def _check_safety(changes: list[Change], live: State, options: PlanOptions) -> None:
     if options.allow_mass_change:
         return
@@ -216,13 +283,13 @@ def _check_safety(changes: list[Change], live: State, options: PlanOptions) -> N
     for kind in KINDS:
         ignore = options.kind(kind).ignore
         managed = [r for r in live.of_kind(kind) if not _matches(r.name, ignore)]
-        removing = {c.name for c in changes if c.kind == kind and c.action in ("disable", "delete")}
+        removing = {c.name for c in changes if c.kind == kind and c.action in GUARDED}
         if len(managed) >= options.min_objects and removing:
             fraction = len(removing) / len(managed)
             if fraction > options.max_changes_fraction:
                 problems.append(
                     f"{len(removing)} of {len(managed)} {kind} objects "
-                    f"({fraction:.0%}) would be disabled or deleted, more than the "
+                    f"({fraction:.0%}) would be {CUT_OFF[kind]}, more than the "
                     f"{options.max_changes_fraction:.0%} allowed by safety.max_changes_fraction"
                 )
     if problems:
@@ -241,6 +308,7 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
     ignored: list[str] = []
     unmanaged: list[str] = []
     rollouts: list[RolloutDecision] = []
+    held: list[Held] = []
     for kind in KINDS:
         kind_opts = options.kind(kind)
         live_by_name = {r.name: r for r in live.of_kind(kind)}
@@ -248,6 +316,8 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
         for want in desired.of_kind(kind):
             if _matches(want.name, kind_opts.ignore):
                 ignored.append(want.address)
+                reason = f"declared, but manage.{kind}.ignore matches it, so it is not planned"
+                held.append(Held(want.address, None, DECLARED_BUT_IGNORED, reason))
                 continue
             have = live_by_name.get(want.name)
             if have is None:
@@ -288,6 +358,7 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
         changes = [c for c in changes if c.address in wanted]
     if options.only_actions:
         changes = [c for c in changes if c.action in options.only_actions]
+    changes, own = _spare_own_account(changes, facts.own_account)
     _check_safety(changes, live, options)
     return Plan(
         changes=tuple(sorted(changes, key=Change.sort_key)),
@@ -295,4 +366,5 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
         ignored=tuple(sorted(ignored)),
         unmanaged=tuple(sorted(unmanaged)),
         rollouts=tuple(sorted(rollouts, key=lambda d: (d.policy, d.rule))),
+        held=tuple(sorted([*held, *own], key=lambda h: (h.address, h.action or ""))),
     )

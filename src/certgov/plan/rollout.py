@@ -39,10 +39,17 @@ class RolloutDecision:
     warnings: int | None = None
     offenders: tuple[str, ...] = ()
 
+    @property
+    def applied(self) -> str:
+        """The strength this plan leaves the rule at (it is declared hard)."""
+        return "hard" if self.state in (PROMOTE, PROMOTED) else "soft"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
             "rule": self.rule,
+            "declared": "hard",
+            "applied": self.applied,
             "state": self.state,
             "detail": self.detail,
             "soft_since": self.soft_since,
@@ -54,7 +61,9 @@ class RolloutDecision:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RolloutDecision:
-        return cls(**{**data, "offenders": tuple(data["offenders"])})
+        derived = ("declared", "applied")
+        fields = {k: v for k, v in data.items() if k not in derived}
+        return cls(**{**fields, "offenders": tuple(data["offenders"])})
 
 
 def _count(n: int, noun: str) -> str:

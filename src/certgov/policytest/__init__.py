@@ -21,7 +21,7 @@ from certgov.policytest.judge import (
     softened_rules,
 )
 from certgov.policytest.offline import offline_evaluate
-from certgov.policytest.report import report_lines, summarise
+from certgov.policytest.report import is_probe, proof_message, report_lines, summarise
 
 __all__ = [
     "REQUEST_DEFAULTS",
@@ -30,9 +30,11 @@ __all__ = [
     "PolicyTestResult",
     "cases_for",
     "inline_body",
+    "is_probe",
     "judge",
     "offline_evaluate",
     "probe_request",
+    "proof_message",
     "report_lines",
     "run_cases",
     "softened_rules",

@@ -28,6 +28,9 @@ class PolicyTestCase:
     violations: tuple[str, ...] | None = None
     applied_values: Mapping[str, Any] | None = None
     source: Mapping[str, Any] | None = None
+    probe: bool = False
+    """A plain request for a policy that declares no test: it proves the server accepts the
+    policy, and expects nothing of the result."""
 
 
 def _position(source: Mapping[str, Any] | None) -> Position | None:
@@ -57,7 +60,11 @@ def cases_for(resource: Resource, *, root: Path | None = None) -> list[PolicyTes
         return []
     declared: Sequence[Mapping[str, Any]] = resource.meta.get("tests") or ()
     if not declared:
-        return [PolicyTestCase(resource.name, "dry-run probe", probe_request(resource), None)]
+        return [
+            PolicyTestCase(
+                resource.name, "dry-run probe", probe_request(resource), None, probe=True
+            )
+        ]
     cases = []
     action = resource.spec["matching_criteria"]["action"]
     for test in declared:

@@ -24,10 +24,25 @@ def report_lines(results: Sequence[PolicyTestResult], *, include_passed: bool = 
     return lines
 
 
+def is_probe(results: Sequence[PolicyTestResult]) -> bool:
+    """Whether the results are a dry-run probe's (the policy declares no test), not tests."""
+    return bool(results) and all(r.case.probe for r in results)
+
+
 def summarise(results: Sequence[PolicyTestResult]) -> dict[str, Any]:
     passed = sum(1 for r in results if r.passed)
-    return {
+    out: dict[str, Any] = {
         "passed": passed,
         "failed": len(results) - passed,
         "results": [r.to_json() for r in results],
     }
+    if is_probe(results):
+        out["probe"] = True
+    return out
+
+
+def proof_message(results: Sequence[PolicyTestResult]) -> str:
+    """What apply says of the dry run that proved a policy."""
+    if is_probe(results):
+        return "dry-run probe passed"
+    return f"{len(results)} dry-run test{'s' if len(results) != 1 else ''} passed"

@@ -14,7 +14,16 @@ from typing import Any, TextIO
 
 from certgov.plan.document import PlanDocument
 from certgov.plan.model import Change
-from certgov.render.text import backtest_line, summary_line
+from certgov.render.text import (
+    backtest_line,
+    coverage_line,
+    held_sections,
+    missing_secret_lines,
+    rollout_lines,
+    summary_line,
+    target_line,
+    test_line,
+)
 
 COMMENT_LIMIT = 65_536
 DESTRUCTIVE = ("delete", "disable")
@@ -36,8 +45,9 @@ def _code(value: Any) -> str:
 
 
 def _test_totals(changes: Sequence[Change]) -> tuple[int, int]:
-    passed = sum(c.tests.passed for c in changes if c.tests)
-    failed = sum(c.tests.failed for c in changes if c.tests)
+    """Policy tests passed and failed; dry-run probes of policies without tests are no tests."""
+    passed = sum(c.tests.passed for c in changes if c.tests and not c.tests.probe)
+    failed = sum(c.tests.failed for c in changes if c.tests and not c.tests.probe)
     return passed, failed
 
 
@@ -52,9 +62,10 @@ def verdict(document: PlanDocument) -> str:
     return " · ".join(parts)
 
 
-def _details(change: Change) -> str:
+def _details(change: Change, document: PlanDocument, risky: bool) -> str:
+    opened = " open" if risky else ""
     lines = [
-        f"<details><summary>{ICONS[change.action]} <b>{change.action}</b> "
+        f"<details{opened}><summary>{ICONS[change.action]} <b>{change.action}</b> "
         f"<code>{html.escape(change.address)}</code></summary>",
         "",
     ]
@@ -74,27 +85,71 @@ def _details(change: Change) -> str:
         lines += ["| field | before | after |", "|---|---|---|"]
         for entry in change.diff:
             lines.append(f"| `{entry.path}` | {_code(entry.before)} | {_code(entry.after)} |")
+    held = rollout_lines(change, document.rollout)
+    if held:
+        lines += ["", *(f"- {_sentence(line)}" for line in held)]
     if change.steps:
         lines += ["", "Steps: " + " → ".join(change.steps)]
     tests = change.tests
     if tests:
-        lines += ["", f"Policy tests: {tests.passed} passed, {tests.failed} failed"]
-        for result in tests.results:
-            mark = "✅" if result["passed"] else "❌"
-            extra = f" — {'; '.join(result['failures'])}" if result["failures"] else ""
-            lines.append(f"- {mark} {result['name']}: {result['result']}{extra}")
+        lines += ["", _sentence(test_line(tests))]
+        if not tests.probe:
+            for result in tests.results:
+                mark = "✅" if result["passed"] else "❌"
+                extra = f" — {'; '.join(result['failures'])}" if result["failures"] else ""
+                lines.append(f"- {mark} {result['name']}: {result['result']}{extra}")
     if change.backtest:
-        line = backtest_line(change.backtest)
-        lines += ["", line[0].upper() + line[1:]]
+        lines += ["", _sentence(backtest_line(change.backtest))]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def _sentence(line: str) -> str:
+    return line[0].upper() + line[1:]
+
+
+def _opening(document: PlanDocument) -> list[str]:
+    """Target, coverage, the partial banner and the risks: kept whole, whatever the size."""
+    head = [f"**{target_line(document)}** · {coverage_line(document)}\n\n"]
+    if document.partial:
+        head.append("> [!CAUTION]\n> **Partial plan**: these kinds were not compared, so their ")
+        head.append("changes are not shown:\n")
+        for kind, coverage in document.not_planned.items():
+            head.append(f"> - **{kind}**: {coverage.reason}\n")
+        head.append("\n")
+    if document.risks:
+        head.append(f"**Risks for a security review** ({len(document.risks)}):\n\n")
+        head += [
+            f"- `{_escape(r.address)}` **{r.risk}**: {_escape(r.detail)}\n" for r in document.risks
+        ]
+        head.append("\n")
+    return head
+
+
+def _escape(text: str) -> str:
+    return text.replace("`", "'").replace("|", "\\|").replace("<", "&lt;")
+
+
+def _held(document: PlanDocument) -> str:
+    parts = []
+    missing = missing_secret_lines(document)
+    if missing:
+        parts.append(f"> [!IMPORTANT]\n> {_escape(missing[0])}\n")
+        parts += [f"> - {_escape(line.strip())}\n" for line in missing[1:]]
+        parts.append("\n")
+    for heading, lines in held_sections(document.held):
+        parts.append(f"**{heading}**\n\n")
+        parts += [f"- {_escape(line)}\n" for line in lines]
+        parts.append("\n")
+    return "".join(parts)
 
 
 def _closing(document: PlanDocument) -> str:
     summary = document.summary
     return (
         f"{summary['unchanged']} unchanged · {summary['unmanaged']} unmanaged · "
-        f"{summary['ignored']} ignored\n"
+        f"{summary['ignored']} ignored\n\n"
+        f"Changes fingerprint (apply on merge checks it): `{document.changes_fingerprint}`\n"
     )
 
 
@@ -106,11 +161,16 @@ def render_text(
     limit: int = COMMENT_LIMIT,
 ) -> str:
     """The whole comment body, never longer than `limit` characters."""
-    head = [f"{marker}\n" if marker else "", "### certgov plan\n\n"]
+    head = [f"{marker}\n" if marker else "", "### certgov plan\n\n", *_opening(document)]
     changes = document.changes
+    for warning in document.warnings:
+        head.append(f"> {_escape(warning)}\n")
+    if document.warnings:
+        head.append("\n")
     if not changes:
-        head.append(f"No changes · plan `{document.fingerprint[:19]}…`\n")
-        return "".join(head)
+        what = "No changes in what was compared" if document.partial else "No changes"
+        head.append(f"{what} · plan `{document.fingerprint[:19]}…`\n")
+        return "".join(head) + _held(document)
     head.append(verdict(document) + "\n\n")
     destructive = [c for c in changes if c.action in DESTRUCTIVE]
     if destructive:
@@ -118,10 +178,10 @@ def render_text(
         for c in destructive:
             head.append(f"> - **{c.action}** `{c.address}`\n")
         head.append("\n")
-    for warning in document.warnings:
-        head.append(f"> {warning}\n")
+    head.append(_held(document))
+    risky = {r.address for r in document.risks}
     tail = "\n" + _closing(document)
-    blocks = [_details(c) for c in changes]
+    blocks = [_details(c, document, c.address in risky) for c in changes]
     where = f" The full plan: {details_url}" if details_url else ""
     fixed = len("".join(head)) + len(tail)
     prefix = [0]

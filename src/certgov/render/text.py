@@ -1,13 +1,19 @@
-"""Terraform-like text view of a plan document."""
+"""Terraform-like text view of a plan document.
+
+It opens with what a reviewer must know before the changes: the target, how each kind was
+compared (a partial plan says so in a banner), and the risks. It never says "No changes" about a
+kind it did not compare.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from certgov.plan.document import PlanDocument
-from certgov.plan.model import Backtest, Change
+from certgov.plan.document import LIVE, PlanDocument
+from certgov.plan.model import OWN_ACCOUNT, Backtest, Change, Held, TestReport
+from certgov.plan.rollout import RolloutDecision
 
 MARKERS = {
     "create": "+",
@@ -19,7 +25,7 @@ MARKERS = {
     "promote": "~",
     "delete": "-",
 }
-COLOURS = {"+": "32", "~": "33", ">": "36", "-": "31"}
+COLOURS = {"+": "32", "~": "33", ">": "36", "-": "31", "!": "31"}
 HEADLINES = {
     "create": "will be created",
     "update": "will be updated in place",
@@ -30,12 +36,20 @@ HEADLINES = {
     "promote": "will have a rule promoted from soft to hard",
     "delete": "will be deleted",
 }
+ADOPT_HINT = (
+    "apply refuses these rotations unless the plan is made with --rotate-missing; to keep a "
+    "secret in use, store it with `certgov secret adopt ServiceAccount/NAME`"
+)
 
 
 def _value(value: Any) -> str:
     if value is None:
         return "(none)"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
 class _Writer:
@@ -49,7 +63,121 @@ class _Writer:
         self.out.write(text + "\n")
 
 
-def _change(w: _Writer, change: Change) -> None:
+# -- lines shared with the markdown view -----------------------------------------------------
+
+
+def target_line(document: PlanDocument) -> str:
+    return f"Target: {document.target}"
+
+
+def coverage_line(document: PlanDocument) -> str:
+    """`Compared: Policy live, ServiceAccount not planned` (the reasons are in the banner)."""
+    parts = []
+    for kind, coverage in document.coverage.items():
+        label = coverage.compared
+        if coverage.compared != LIVE and coverage.reason and not coverage.missing:
+            label += f" ({coverage.reason})"
+        parts.append(f"{kind} {label}")
+    return "Compared: " + ", ".join(parts)
+
+
+def partial_lines(document: PlanDocument) -> list[str]:
+    """The banner of a partial plan: each kind not compared, and why."""
+    if not document.partial:
+        return []
+    lines = ["PARTIAL PLAN: these kinds were not compared, so their changes are not shown:"]
+    for kind, coverage in document.not_planned.items():
+        lines.append(f"  {kind}: {coverage.reason}")
+    return lines
+
+
+def risk_lines(document: PlanDocument) -> list[str]:
+    return [f"{r.address}: {r.risk}: {r.detail}" for r in document.risks]
+
+
+def test_line(tests: TestReport) -> str:
+    if tests.probe:
+        verdict = "passed" if not tests.failed else "failed"
+        return f"dry-run probe {verdict} (no tests declared: the server accepted a plain request)"
+    return f"policy tests: {tests.passed} passed, {tests.failed} failed"
+
+
+def rollout_lines(change: Change, decisions: Sequence[RolloutDecision]) -> list[str]:
+    """The rules of a changed policy that its rollout holds at another strength than declared."""
+    return [
+        f"rollout: {d.rule} declared hard, applied {d.applied} ({d.state}: {d.detail})"
+        for d in decisions
+        if d.policy == change.name and change.kind == "Policy" and d.applied != "hard"
+    ]
+
+
+def held_sections(held: Sequence[Held]) -> list[tuple[str, list[str]]]:
+    """(heading, lines) of what the plan holds back, by why."""
+    own = [h for h in held if h.hold == OWN_ACCOUNT]
+    ignored = [h for h in held if h.hold != OWN_ACCOUNT]
+    sections = []
+    if own:
+        sections.append(
+            (
+                "Held back: changes that would cut off the account this run is logged in as:",
+                [f"{h.address}: {h.action}: {h.reason}" for h in own],
+            )
+        )
+    if ignored:
+        sections.append(
+            (
+                "Declared but ignored (manage.<kind>.ignore matches them; not planned):",
+                [f"{h.address}: {h.reason}" for h in ignored],
+            )
+        )
+    return sections
+
+
+def missing_secret_lines(document: PlanDocument) -> list[str]:
+    missing = [c for c in document.changes if c.missing_secret]
+    if not missing:
+        return []
+    lines = [
+        f"The store holds no secret for {_count(len(missing), 'account')}: rotating "
+        f"{'it' if len(missing) == 1 else 'them'} cuts off whoever uses the current secret."
+    ]
+    lines += [f"  {c.address}: {c.reason}" for c in missing]
+    if document.rotate_missing:
+        lines.append("  (planned with --rotate-missing: apply will rotate them)")
+    else:
+        lines.append(f"  {ADOPT_HINT}")
+    return lines
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    parts = [
+        f"{summary['create']} to create",
+        f"{summary['update']} to update",
+        f"{summary['delete']} to delete",
+    ]
+    for action in ("rename", "enable", "disable", "rotate", "promote"):
+        if summary[action]:
+            parts.append(f"{summary[action]} to {action}")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def backtest_line(backtest: Backtest) -> str:
+    if backtest.skipped is not None:
+        return f"back-test skipped: {backtest.skipped}"
+    line = (
+        f"back-test over {backtest.requests} matching requests of the last "
+        f"{backtest.days} days: {backtest.newly_warn} would newly warn, "
+        f"{backtest.newly_block} would newly block"
+    )
+    if backtest.examples:
+        line += f" (e.g. {', '.join(backtest.examples)})"
+    return line
+
+
+# -- the text view ----------------------------------------------------------------------------
+
+
+def _change(w: _Writer, change: Change, decisions: Sequence[RolloutDecision]) -> None:
     action = change.action
     marker = MARKERS[action]
     address = change.address
@@ -76,59 +204,61 @@ def _change(w: _Writer, change: Change) -> None:
             f"{secret.store} at {secret.path})",
             "+",
         )
+    for line in rollout_lines(change, decisions):
+        w.line(f"      {line}")
     if change.steps:
         w.line(f"      steps: {' → '.join(change.steps)}")
     if change.tests:
-        w.line(f"      policy tests: {change.tests.passed} passed, {change.tests.failed} failed")
+        w.line(f"      {test_line(change.tests)}")
     if change.backtest:
         w.line(f"      {backtest_line(change.backtest)}")
     w.line()
 
 
-def backtest_line(backtest: Backtest) -> str:
-    if backtest.skipped is not None:
-        return f"back-test skipped: {backtest.skipped}"
-    line = (
-        f"back-test over {backtest.requests} matching requests of the last "
-        f"{backtest.days} days: {backtest.newly_warn} would newly warn, "
-        f"{backtest.newly_block} would newly block"
-    )
-    if backtest.examples:
-        line += f" (e.g. {', '.join(backtest.examples)})"
-    return line
-
-
-def summary_line(summary: Mapping[str, int]) -> str:
-    parts = [
-        f"{summary['create']} to create",
-        f"{summary['update']} to update",
-        f"{summary['delete']} to delete",
-    ]
-    for action in ("rename", "enable", "disable", "rotate", "promote"):
-        if summary[action]:
-            parts.append(f"{summary[action]} to {action}")
-    return "Plan: " + ", ".join(parts) + "."
+def _section(w: _Writer, heading: str, lines: Sequence[str], marker: str | None = None) -> None:
+    w.line()
+    w.line(heading)
+    for line in lines:
+        w.line(f"  {line}", marker)
 
 
 def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
     w = _Writer(out, color)
     summary = document.summary
+    w.line(target_line(document))
+    w.line(coverage_line(document))
+    for line in partial_lines(document):
+        w.line(line, "!")
+    if document.risks:
+        _section(w, "Risks for a security review:", risk_lines(document), "!")
+    w.line()
     for warning in document.warnings:
         w.line(f"warning: {warning}")
     if not document.changes:
-        w.line("No changes. The live tenant matches the declarations.")
+        if document.partial:
+            w.line("No changes in what was compared; this plan is partial (see above).")
+        else:
+            w.line("No changes. The live tenant matches the declarations.")
     else:
         w.line("certgov will perform the following actions:")
         w.line()
         for change in document.changes:
-            _change(w, change)
+            _change(w, change, document.rollout)
         w.line(summary_line(summary))
+    missing = missing_secret_lines(document)
+    if missing:
+        w.line()
+        for line in missing:
+            w.line(line)
+    for heading, lines in held_sections(document.held):
+        _section(w, heading, lines)
     rollouts = [d for d in document.rollout if d.state != "promoted"]
     if rollouts:
-        w.line()
-        w.line("Rollouts (rules declared hard, soft until they have earned it):")
-        for d in rollouts:
-            w.line(f"  {d.policy} / {d.rule}: {d.state}: {d.detail}")
+        _section(
+            w,
+            "Rollouts (rules declared hard, soft until they have earned it):",
+            [f"{d.policy} / {d.rule}: {d.state}: {d.detail}" for d in rollouts],
+        )
     notes = []
     if summary["unchanged"]:
         notes.append(f"{summary['unchanged']} unchanged")

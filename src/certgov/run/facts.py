@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from certgov.errors import ExtensionMissingError, ScopeError
+from certgov.plan.document import LIVE, NOT_PLANNED, Coverage
 from certgov.plan.model import StoreRecordMeta
 from certgov.plan.rollout import RolloutFacts
-from certgov.state import POLICY, SERVICE_ACCOUNT, State
+from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
@@ -66,18 +67,37 @@ def server_now(client: ClmClient) -> datetime:
     return (info.expires_at - timedelta(seconds=info.expires_in)).astimezone(UTC)
 
 
-def read_live(client: ClmClient, desired: State) -> tuple[State, State, tuple[str, ...]]:
-    """Live state of both kinds; with an account that may not read service accounts (a CI job
-    with scope read or write), the policies alone, and service accounts left out of the plan."""
+def managed_kinds(decls: Declarations) -> set[str]:
+    """The kinds the repository manages: it declares objects of them, or prunes them."""
+    return {
+        kind
+        for kind in KINDS
+        if decls.state.of_kind(kind) or decls.config.manage[kind].prune is not False
+    }
+
+
+def read_live(
+    client: ClmClient, desired: State, managed: set[str] | None = None
+) -> tuple[State, State, dict[str, Coverage]]:
+    """Live state of both kinds, and how each kind was compared.
+
+    With an account that may not read service accounts (a CI job with scope read or write),
+    the policies alone: service accounts are then "not planned", with the reason, and left out
+    of the desired state too (`managed` says whether that makes the plan partial).
+    """
     from certgov.client.live import read_live_state
 
     try:
-        return desired, read_live_state(client), ()
+        return desired, read_live_state(client), {kind: Coverage(LIVE) for kind in KINDS}
     except ScopeError as exc:
         live = read_live_state(client, kinds=(POLICY,))
         policies_only = State.build(desired.of_kind(POLICY))
-        note = f"service accounts were not planned: {exc.message}"
-        return policies_only, live, (note,)
+        counted = SERVICE_ACCOUNT in (managed if managed is not None else KINDS)
+        coverage = {
+            SERVICE_ACCOUNT: Coverage(NOT_PLANNED, exc.message, managed=counted),
+            POLICY: Coverage(LIVE),
+        }
+        return policies_only, live, coverage
 
 
 def rollout_facts(

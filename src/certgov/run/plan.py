@@ -3,6 +3,7 @@ dry run, back-test them, and build the plan document once from all of it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
-from certgov.plan.document import PlanDocument, PlanSource, build_document
+from certgov.plan.document import PlanDocument, PlanSource, Target, build_document
 from certgov.plan.model import TestReport
 from certgov.policytest import (
     Evaluate,
@@ -24,6 +25,7 @@ from certgov.policytest import (
 from certgov.run.backtest import backtest
 from certgov.run.facts import (
     Connect,
+    managed_kinds,
     open_stores,
     read_live,
     rollout_facts,
@@ -131,12 +133,23 @@ def make_plan(
     now: datetime | None = None,
     backtest_days: int = 14,
     only_actions: tuple[str, ...] = (),
+    rotate_missing: bool = False,
+    environment: str | None = None,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
-    desired, live, warnings = read_live(client, decls.state)
+    from certgov.client import canonical_api_root
+    from certgov.declarations.warnings import file_store_warnings
+
+    desired, live, coverage = read_live(client, decls.state, managed_kinds(decls))
     when = now or server_now(client)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
-    facts = Facts(now=when, store_records=store_facts(desired, stores), rollout=rollout)
+    session = client.session or client.verify()
+    facts = Facts(
+        now=when,
+        store_records=store_facts(desired, stores),
+        rollout=rollout,
+        own_account=session.account_uuid,
+    )
     options = plan_options(
         decls.config,
         allow_mass_change=allow_mass_change,
@@ -151,9 +164,12 @@ def make_plan(
         server=server,
         source=PlanSource(source_path, decls.git_commit, decls.digest),
         created_at=when.isoformat(),
-        extra_warnings=warnings + rollout_warnings,
+        extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
+        target=Target(canonical_api_root(server), environment),
+        coverage=coverage,
+        rotate_missing=rotate_missing,
     )
     all_results = tuple(r for rs in tests.values() for r in rs)
     return PlanRun(the_plan, document, all_results)
