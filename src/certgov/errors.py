@@ -7,8 +7,12 @@
     ├── PlanFileError                 a plan file that cannot be used: unreadable, malformed, edited
     ├── StalePlanError                an object the plan touches changed after planning
     ├── SourceChangedError            the declarations on disk are not the plan's
+    ├── TargetMismatchError           a plan file made for another server or environment
+    ├── PartialPlanError              a plan that did not compare every managed kind
+    ├── MissingSecretsError           rotations only because the store has no record
     ├── PolicyTestsFailedError        policy tests did not hold against the dry run
     ├── ApplyFailedError              some changes failed; the others applied or not attempted
+    ├── ApplyInterruptedError         Ctrl-C during apply: what was done, what was not started (130)
     ├── DemoError                     a step of `certgov demo` failed
     ├── ApiError                      the CLM API answered with the contract's error envelope
     │   ├── AuthenticationError       login or session refused (exit 3)
@@ -104,6 +108,19 @@ class SourceChangedError(CertgovError):
     """The declarations on disk are not the ones the plan was made from."""
 
 
+class TargetMismatchError(CertgovError):
+    """A plan file made for another target (server or environment) than apply would write to."""
+
+
+class PartialPlanError(CertgovError):
+    """A plan that did not compare every managed kind: it cannot be applied, nor trusted to say
+    that nothing changed."""
+
+
+class MissingSecretsError(CertgovError):
+    """Rotations only because the store has no record of the secret, without --rotate-missing."""
+
+
 class PolicyTestsFailedError(CertgovError):
     """At least one policy test did not hold; `count` says how many."""
 
@@ -118,6 +135,22 @@ class PolicyTestsFailedError(CertgovError):
 
 class ApplyFailedError(CertgovError):
     """Some changes failed; the others were applied or not attempted."""
+
+
+class ApplyInterruptedError(CertgovError):
+    """Apply was interrupted: the changes under way finished, no other started. `result` is
+    the ApplyResult so far (certgov.apply.result), for the CLI to say what was done."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, result: Any) -> None:
+        done = sum(1 for o in result.outcomes if o.status == "applied")
+        left = len(result.outcomes) - done
+        super().__init__(
+            f"interrupted: {done} change{'s' if done != 1 else ''} applied, {left} not; "
+            "run `certgov plan` to see what remains"
+        )
+        self.result = result
 
 
 class DemoError(CertgovError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -126,10 +127,13 @@ def policy_document(resource: Resource) -> dict[str, Any]:
 
 def _secret_placeholder(name: str) -> str:
     path = json.dumps(f"clm/{name}", ensure_ascii=False)  # a JSON string is a YAML scalar
+    address = shlex.quote(f"ServiceAccount/{name}")
     return (
         "# FILL IN before this account's next secret rotation: the live secret cannot be read\n"
         "# back, so certgov import leaves it where it is. Name a store from secret_stores in\n"
-        "# certgov.yaml and uncomment (certgov lint CG006 lists the accounts still without one):\n"
+        "# certgov.yaml and uncomment (certgov lint CG006 lists the accounts still without one),\n"
+        "# then hand certgov the secret in use, so that plan does not rotate it:\n"
+        f"#   certgov secret adopt {address} --from-env SECRET   (or the secret on stdin)\n"
         "# secret:\n"
         "#   store: FILL-IN\n"
         f"#   path: {path}\n"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 from certgov.apply.failpoints import failpoint
 from certgov.apply.ops import AccountOps, KindOps, Operations, PolicyOps
-from certgov.apply.result import APPLIED, FAILED, NOT_ATTEMPTED, PAST_TENSE, ApplyResult, Outcome
+from certgov.apply.result import (
+    APPLIED,
+    EARLIER_FAILED,
+    FAILED,
+    NOT_ATTEMPTED,
+    NOT_STARTED,
+    PAST_TENSE,
+    ApplyResult,
+    Outcome,
+)
 from certgov.diff import field_diff
 from certgov.errors import (
+    ApplyInterruptedError,
     CertgovError,
     ConflictError,
     NotFoundError,
@@ -480,7 +491,11 @@ def run(
                 raise
             return f"{PAST_TENSE[change.action]} (the object already was as planned: {exc.code})"
 
+    stop = threading.Event()
+
     def run_one(change: Change) -> Outcome:
+        if stop.is_set():
+            return Outcome(change.address, change.action, NOT_ATTEMPTED, NOT_STARTED)
         try:
             outcome = Outcome(change.address, change.action, APPLIED, dispatch(change))
         except CertgovError as exc:
@@ -491,26 +506,42 @@ def run(
 
     outcomes: dict[int, Outcome] = {}
     failed: set[str] = set()
-    if document.changes:
-        failpoint("before_first_write")
-    for action in ACTION_ORDER:
-        runnable = []
+    try:
+        if document.changes:
+            failpoint("before_first_write")
+        for action in ACTION_ORDER:
+            runnable = []
+            for i, change in enumerate(document.changes):
+                if change.action != action:
+                    continue
+                if change.address in failed:
+                    outcomes[i] = Outcome(change.address, action, NOT_ATTEMPTED, EARLIER_FAILED)
+                    on_outcome(outcomes[i])
+                else:
+                    runnable.append((i, change))
+            with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+                futures = [(i, pool.submit(run_one, change)) for i, change in runnable]
+                try:
+                    for i, future in futures:
+                        outcomes[i] = future.result()
+                        if outcomes[i].status != APPLIED:
+                            failed.add(outcomes[i].address)
+                except KeyboardInterrupt:
+                    # Changes under way finish (a write cut in half helps nobody); none starts.
+                    stop.set()
+                    for i, future in futures:
+                        outcomes[i] = future.result()
+                    raise
+    except KeyboardInterrupt:
         for i, change in enumerate(document.changes):
-            if change.action != action:
-                continue
-            if change.address in failed:
-                outcomes[i] = Outcome(
-                    change.address, action, NOT_ATTEMPTED, "an earlier change of this object failed"
-                )
-                on_outcome(outcomes[i])
-            else:
-                runnable.append((i, change))
-        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-            done = pool.map(run_one, [c for _, c in runnable])
-            for (i, _), outcome in zip(runnable, done, strict=True):
-                outcomes[i] = outcome
-                if outcome.status != APPLIED:
-                    failed.add(outcome.address)
+            outcomes.setdefault(
+                i, Outcome(change.address, change.action, NOT_ATTEMPTED, NOT_STARTED)
+            )
+        raise ApplyInterruptedError(_result(document, outcomes)) from None
+    return _result(document, outcomes)
+
+
+def _result(document: PlanDocument, outcomes: Mapping[int, Outcome]) -> ApplyResult:
     return ApplyResult(
         document.fingerprint, tuple(outcomes[i] for i in range(len(document.changes)))
     )

@@ -8,6 +8,9 @@ from typing import Any
 from certgov.plan.model import ACTION_ORDER
 
 APPLIED, FAILED, NOT_ATTEMPTED = "applied", "failed", "not attempted"
+# Why a change was not attempted.
+EARLIER_FAILED = "an earlier change of this object failed"
+NOT_STARTED = "interrupted before it started"
 PAST_TENSE = {
     "rename": "renamed",
     "create": "created",

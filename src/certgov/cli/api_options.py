@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import click
 import httpx
 
-from certgov.client import ClmClient, Credentials
+from certgov.client import ClmClient, Credentials, canonical_api_root
 from certgov.client.credentials import ENV_VARS
 from certgov.errors import UsageError
 
@@ -57,22 +57,44 @@ def api_options(command: F) -> F:
     return command
 
 
-def resolve_url(
-    url_opt: str | None, config_server: str | None, environ: Mapping[str, str] | None = None
-) -> str:
-    """The API's base URL: `--url`, else CERTGOV_URL, else certgov.yaml's `server`."""
-    env = os.environ if environ is None else environ
+def _url_sources(
+    url_opt: str | None, config_server: str | None, environ: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Every place that names the API, in precedence order, checked."""
+    found = []
     for source, value in (
         ("--url", url_opt),
-        (ENV_URL, env.get(ENV_URL)),
-        ("server in certgov.yaml", config_server),
+        (ENV_URL, environ.get(ENV_URL)),
+        ("server: in certgov.yaml", config_server),
     ):
         if value and value.strip():
             parts = urlsplit(value.strip())
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise UsageError(f"{source}: {value.strip()!r} is not an http(s) URL")
-            return value.strip()
-    raise UsageError(f"no API URL: pass --url, set {ENV_URL}, or set server: in certgov.yaml")
+            found.append((source, value.strip()))
+    return found
+
+
+def resolve_url(
+    url_opt: str | None, config_server: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The API's base URL: `--url`, else CERTGOV_URL, else certgov.yaml's `server`."""
+    found = _url_sources(url_opt, config_server, os.environ if environ is None else environ)
+    if not found:
+        raise UsageError(f"no API URL: pass --url, set {ENV_URL}, or set server: in certgov.yaml")
+    return found[0][1]
+
+
+def url_note(
+    url_opt: str | None, config_server: str | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """When the places that name the API disagree: which one is used, and what the others say."""
+    found = _url_sources(url_opt, config_server, os.environ if environ is None else environ)
+    if len({canonical_api_root(url) for _, url in found}) < 2:
+        return None
+    (source, used), *others = found
+    said = "; ".join(f"{where} says {url}" for where, url in others)
+    return f"note: using the API at {used} from {source} ({said})"
 
 
 def resolve_credentials(
@@ -96,7 +118,13 @@ def open_client(
     environ: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> ClmClient:
-    """A ClmClient from the options; use it in a `with` block so the session is revoked."""
+    """A ClmClient from the options; use it in a `with` block so the session is revoked.
+
+    Where --url, CERTGOV_URL and certgov.yaml's server: disagree, says which one is used.
+    """
+    note = url_note(url_opt, config_server, environ)
+    if note:
+        click.echo(note, err=True)
     return ClmClient(
         resolve_url(url_opt, config_server, environ),
         resolve_credentials(credentials_opt, environ),

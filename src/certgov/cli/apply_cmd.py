@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from certgov.apply.result import Outcome
+from certgov.apply.result import NOT_STARTED, Outcome
 from certgov.cli.api_options import open_client
 from certgov.cli.output import stdout, use_color
-from certgov.cli.plan_cmd import parse_targets, planning_options
-from certgov.errors import ApplyFailedError
+from certgov.cli.plan_cmd import planning, planning_options
+from certgov.errors import ApplyFailedError, ApplyInterruptedError
 from certgov.plan.document import PlanDocument, dumps
 from certgov.policytest import report_lines
 from certgov.render import text
@@ -37,9 +37,14 @@ class _Hooks:
 
     def confirm(self, document: PlanDocument) -> bool:
         click.echo("Only 'yes' will be accepted to approve.", err=self.progress_err)
-        answer = click.prompt(
-            "Apply these changes?", default="", show_default=False, err=self.progress_err
-        )
+        try:
+            answer = click.prompt(
+                "Apply these changes?", default="", show_default=False, err=self.progress_err
+            )
+        except click.Abort as exc:
+            if isinstance(exc.__context__, EOFError):
+                return False  # no one to answer (stdin closed): not a yes
+            raise KeyboardInterrupt from None
         return bool(answer.strip() == "yes")
 
     def outcome(self, outcome: Outcome) -> None:
@@ -47,7 +52,10 @@ class _Hooks:
 
 
 def _table(outcomes: list[Outcome]) -> list[str]:
-    rows = [("ADDRESS", "ACTION", "STATUS")] + [(o.address, o.action, o.status) for o in outcomes]
+    rows = [("ADDRESS", "ACTION", "STATUS")] + [
+        (o.address, o.action, "not started" if o.message == NOT_STARTED else o.status)
+        for o in outcomes
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
@@ -88,6 +96,7 @@ def apply_command(
     fmt: str,
     targets: tuple[str, ...],
     allow_mass_change: bool,
+    rotate_missing: bool,
     backtest_days: int,
     no_color: bool,
     url: str | None,
@@ -103,18 +112,21 @@ def apply_command(
         ignore_source=ignore_source,
         expect_plan=expect_plan,
         expect_fingerprint=expect_fingerprint,
-        targets=parse_targets(targets),
-        allow_mass_change=allow_mass_change,
-        backtest_days=backtest_days,
+        planning=planning(targets, allow_mass_change, rotate_missing, backtest_days),
     )
     out = stdout()
     hooks = _Hooks(fmt, use_color(out, no_color))
-    result = apply(
-        target_path,
-        options,
-        lambda server: open_client(url, credentials, server, parallelism),
-        hooks,
-    )
+    try:
+        result = apply(
+            target_path,
+            options,
+            lambda server: open_client(url, credentials, server, parallelism),
+            hooks,
+        )
+    except ApplyInterruptedError as exc:
+        for line in _table(list(exc.result.outcomes)):
+            click.echo(line, err=True)
+        raise
     if fmt == "json":
         click.echo(dumps(result.to_json()), nl=False)
     if not result.outcomes:

@@ -14,6 +14,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.lint_cmd import lint_command
     from certgov.cli.plan_cmd import plan_command
     from certgov.cli.rollout_cmd import rollout
+    from certgov.cli.secret_cmd import secret
     from certgov.cli.server_cmd import server
     from certgov.cli.test_cmd import test_command
     from certgov.cli.validate_cmd import validate
@@ -29,3 +30,4 @@ def register(group: click.Group) -> None:
     group.add_command(rollout)
     group.add_command(comment_command)
     group.add_command(drift_command)
+    group.add_command(secret)

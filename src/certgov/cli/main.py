@@ -8,21 +8,48 @@ from typing import Any
 
 import click
 
-from certgov.errors import EXIT_INTERRUPTED, CertgovError, DeclarationError
+from certgov.errors import EXIT_ERROR, EXIT_INTERRUPTED, CertgovError, DeclarationError
 from certgov.version import __version__
 
 
+class BadUsage(click.UsageError):
+    """click's usage error, with click's message, exiting 1 like any other bad input."""
+
+    exit_code = EXIT_ERROR
+
+
 class CertgovGroup(click.Group):
-    """A click group whose `main` is the one place that turns errors into text and exit codes."""
+    """A click group whose `invoke` is the one place that turns errors into text and exit codes.
+
+    Usage errors (unknown options, bad values) exit 1 like any bad input, never click's 2,
+    which `--detailed-exitcode` and drift give their own meanings.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise BadUsage(exc.format_message(), exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
+        except BadUsage:
+            raise
+        except click.UsageError as exc:
+            raise BadUsage(exc.format_message(), exc.ctx) from None
         except CertgovError as exc:
             report_error(exc, debug=debug)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.Abort):
+            # click turns Ctrl-C at a prompt into Abort: an interrupt all the same.
             click.echo("error: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
 

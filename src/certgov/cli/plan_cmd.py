@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from certgov.cli.api_options import F, api_options, open_client
 from certgov.cli.output import stdout, use_color, write_private
-from certgov.errors import EXIT_CHANGES, PolicyTestsFailedError, UsageError
-from certgov.plan.document import dumps
+from certgov.errors import (
+    EXIT_CHANGES,
+    CertgovError,
+    PartialPlanError,
+    PolicyTestsFailedError,
+    UsageError,
+)
+from certgov.plan.document import PlanDocument, dumps
 from certgov.policytest import report_lines
 from certgov.render import jsonplan, markdown, text
+from certgov.run.plan import Planning
 from certgov.state import KINDS
 
 
@@ -21,6 +30,18 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
                 f"--target {target!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
             )
     return targets
+
+
+def planning(
+    targets: tuple[str, ...], allow_mass_change: bool, rotate_missing: bool, backtest_days: int
+) -> Planning:
+    """The planning options, checked."""
+    return Planning(
+        targets=parse_targets(targets),
+        allow_mass_change=allow_mass_change,
+        backtest_days=backtest_days,
+        rotate_missing=rotate_missing,
+    )
 
 
 def planning_options(command: F) -> F:
@@ -38,6 +59,12 @@ def planning_options(command: F) -> F:
                 "--allow-mass-change",
                 is_flag=True,
                 help="Allow disabling or deleting many objects.",
+            ),
+            click.option(
+                "--rotate-missing",
+                is_flag=True,
+                help="Rotate the secrets the store holds no record of (this cuts off whoever "
+                "uses them; `certgov secret adopt` stores a secret in use instead).",
             ),
             click.option(
                 "--backtest-days",
@@ -71,6 +98,12 @@ def planning_options(command: F) -> F:
     "--details-url", metavar="URL", help="Where the full plan is (markdown: when cut to fit)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Exit 0 (or 2) for a plan that could not compare every managed kind; it stays marked "
+    "partial, and apply refuses it.",
+)
 @planning_options
 def plan_command(
     path: str,
@@ -78,8 +111,10 @@ def plan_command(
     fmt: str,
     details_url: str | None,
     detailed_exitcode: bool,
+    allow_partial: bool,
     targets: tuple[str, ...],
     allow_mass_change: bool,
+    rotate_missing: bool,
     backtest_days: int,
     no_color: bool,
     url: str | None,
@@ -89,27 +124,48 @@ def plan_command(
     """Show what apply would change in the live tenant to match the declarations at PATH."""
     from certgov.run.plan import plan_folder
 
-    run = plan_folder(
-        path,
-        lambda server: open_client(url, credentials, server, parallelism),
-        allow_mass_change=allow_mass_change,
-        targets=parse_targets(targets),
-        backtest_days=backtest_days,
-    )
+    how = planning(targets, allow_mass_change, rotate_missing, backtest_days)
+    if out_file:
+        # Whatever happens next, a workflow must not find (and upload) an older plan here.
+        Path(out_file).unlink(missing_ok=True)
+    try:
+        run = plan_folder(
+            path, lambda server: open_client(url, credentials, server, parallelism), how
+        )
+        _render(run.document, fmt, path, details_url, no_color)
+        if run.failed_tests:
+            for line in report_lines(run.failed_tests, include_passed=False):
+                click.echo(line, err=True)
+            raise PolicyTestsFailedError.counted(len(run.failed_tests))
+        if run.document.partial and not allow_partial:
+            raise PartialPlanError(partial_message(run.document))
+    except CertgovError as exc:
+        if out_file:
+            exc.message += f"; the plan was not written to {out_file}"
+        raise
     if out_file:
         write_private(out_file, dumps(run.document))
+    if detailed_exitcode and run.document.has_changes:
+        click.get_current_context().exit(EXIT_CHANGES)
+
+
+def partial_message(document: PlanDocument) -> str:
+    kinds = ", ".join(document.not_planned)
+    return (
+        f"the plan is partial: {kinds} not compared (see the banner); pass --allow-partial to "
+        "accept a plan that cannot show their changes"
+    )
+
+
+def _render(
+    document: PlanDocument, fmt: str, path: str, details_url: str | None, no_color: bool
+) -> None:
     out = stdout()
     if fmt == "json":
-        jsonplan.render(run.document, out)
+        jsonplan.render(document, out)
     elif fmt == "markdown":
         from certgov.gitops.markers import plan_marker
 
-        markdown.render(run.document, out, marker=plan_marker(path), details_url=details_url)
+        markdown.render(document, out, marker=plan_marker(path), details_url=details_url)
     else:
-        text.render(run.document, out, color=use_color(out, no_color))
-    if run.failed_tests:
-        for line in report_lines(run.failed_tests, include_passed=False):
-            click.echo(line, err=True)
-        raise PolicyTestsFailedError.counted(len(run.failed_tests))
-    if detailed_exitcode and run.document.has_changes:
-        click.get_current_context().exit(EXIT_CHANGES)
+        text.render(document, out, color=use_color(out, no_color))

@@ -16,7 +16,7 @@ from certgov.errors import CertgovError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_PORT = 8200
-QUICKSTART_ADMIN = "quickstart-admin"
+QUICKSTART_ADMIN = "bootstrap-admin"  # the name examples/quickstart ignores (bootstrap-*)
 
 
 def _settings(database: str, trusted_proxy: tuple[str, ...] = (), rate_limit: float = 20.0) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from certgov.declarations import Declarations, load
+from certgov.declarations.warnings import warnings
 from certgov.errors import DeclarationError, Problem
 from certgov.state import POLICY, SERVICE_ACCOUNT
 
@@ -47,6 +48,7 @@ def _success_json(declarations: Declarations) -> dict[str, Any]:
         "digest": declarations.digest,
         "git_commit": declarations.git_commit,
         "problems": [],
+        "warnings": list(warnings(declarations)),
     }
 
 
@@ -66,7 +68,10 @@ def validate(ctx: click.Context, path: str, output_format: str, ref: str | None)
     """Check the declarations under PATH offline; print every problem, exit 1 if any."""
     if output_format == "text":
         # Problems go through the CLI's one error boundary, which prints each with its position.
-        click.echo(summary(load(path, ref=ref)))
+        declarations = load(path, ref=ref)
+        click.echo(summary(declarations))
+        for warning in warnings(declarations):
+            click.echo(f"warning: {warning}", err=True)
         return
     try:
         declarations = load(path, ref=ref)
@@ -78,6 +83,7 @@ def validate(ctx: click.Context, path: str, output_format: str, ref: str | None)
             "digest": None,
             "git_commit": None,
             "problems": [_problem_json(p) for p in exc.problems],
+            "warnings": [],
         }
         click.echo(json.dumps(document, indent=2))
         ctx.exit(1)

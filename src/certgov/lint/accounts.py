@@ -155,7 +155,8 @@ def secret_store(ctx: LintContext) -> Iterator[Finding]:
                 account,
                 "name",
                 f"{account.address} declares no secret.store; name a store from certgov.yaml"
-                " so its secret can be rotated",
+                " so its secret can be rotated, then store the secret in use with"
+                f" `certgov secret adopt {account.address}` so that plan does not rotate it",
             )
             continue
         store = config.secret_stores.get(secret["store"]) or {}

@@ -5,18 +5,26 @@ Both paths end in the one executor (`certgov.apply.executor.run`), over the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from certgov.apply.executor import PolicyProof
 from certgov.apply.result import ApplyResult, Outcome
-from certgov.errors import CertgovError, PolicyTestsFailedError, SourceChangedError, UsageError
+from certgov.errors import (
+    CertgovError,
+    MissingSecretsError,
+    PartialPlanError,
+    PolicyTestsFailedError,
+    SourceChangedError,
+    TargetMismatchError,
+    UsageError,
+)
 from certgov.plan.document import PlanDocument, load_plan_file
 from certgov.policytest import cases_for
 from certgov.run.facts import Connect, open_stores
-from certgov.run.plan import PlanRun, make_plan
+from certgov.run.plan import Planning, PlanRun, make_plan
 from certgov.state import POLICY
 
 if TYPE_CHECKING:
@@ -42,16 +50,14 @@ class ApplyHooks(Protocol):
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How `certgov apply` was asked to run."""
+    """How `certgov apply` was asked to run; `planning` applies to `apply PATH` only."""
 
     auto_approve: bool = False
     auto_promote: bool = False
     ignore_source: bool = False
     expect_plan: str | None = None
     expect_fingerprint: str | None = None
-    targets: tuple[str, ...] = ()
-    allow_mass_change: bool = False
-    backtest_days: int = 14
+    planning: Planning = field(default_factory=Planning)
 
 
 def check_expected(
@@ -75,6 +81,32 @@ def check_expected(
             )
 
 
+def check_applicable(document: PlanDocument, target_url: str) -> None:
+    """Refuse, before any write, a plan for another target, a partial plan, and rotations of
+    secrets the store has no record of unless the plan was made with --rotate-missing."""
+    if document.target.url != target_url:
+        raise TargetMismatchError(
+            f"the plan was made for {document.target}, not for {target_url}, where this apply "
+            "would write; make the plan against this target, or point --url (or CERTGOV_URL, or "
+            "server: in certgov.yaml) at the plan's; nothing was applied"
+        )
+    if document.partial:
+        missing = "; ".join(f"{k}: {c.reason}" for k, c in document.not_planned.items())
+        raise PartialPlanError(
+            f"refusing a partial plan: it did not compare {', '.join(document.not_planned)} "
+            f"({missing}); make the plan with an account that can read every managed kind; "
+            "nothing was applied"
+        )
+    missing_secrets = [c.address for c in document.changes if c.missing_secret]
+    if missing_secrets and not document.rotate_missing:
+        raise MissingSecretsError(
+            f"refusing to rotate the secret of {', '.join(missing_secrets)} only because the "
+            "store has no record of it: that cuts off whoever uses the current secret. Store "
+            "the secret in use with `certgov secret adopt ServiceAccount/NAME`, or make the plan "
+            "with --rotate-missing to rotate anyway; nothing was applied"
+        )
+
+
 def policy_proofs(decls: Declarations, document: PlanDocument) -> dict[str, PolicyProof]:
     """The dry-run proof of each declared policy that the plan changes."""
     proofs = {}
@@ -89,10 +121,16 @@ def policy_proofs(decls: Declarations, document: PlanDocument) -> dict[str, Poli
 def _load_plan_file(path: str, options: ApplyOptions) -> tuple[PlanDocument, Declarations]:
     from certgov.declarations import load
 
-    if options.targets or options.allow_mass_change or options.auto_promote:
+    planning = options.planning
+    if (
+        planning.targets
+        or planning.allow_mass_change
+        or planning.rotate_missing
+        or options.auto_promote
+    ):
         raise UsageError(
-            "--target, --allow-mass-change and --auto-promote belong to planning, "
-            "not to a plan file"
+            "--target, --allow-mass-change, --rotate-missing and --auto-promote belong to "
+            "planning, not to a plan file"
         )
     document = load_plan_file(path)
     decls = load(document.source.path)
@@ -111,6 +149,7 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
     """
     from certgov.apply.executor import run
     from certgov.apply.ops import Operations
+    from certgov.client import canonical_api_root
     from certgov.declarations import load
 
     plan_file = Path(target).is_file()
@@ -120,22 +159,16 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
         decls = load(target)
     with open_stores(decls) as stores, connect(decls.config.server) as client:
         if not plan_file:
-            planned = make_plan(
-                decls,
-                client,
-                stores,
-                server=client.server,
-                source_path=target,
-                allow_mass_change=options.allow_mass_change,
-                targets=options.targets,
-                backtest_days=options.backtest_days,
-                only_actions=("promote",) if options.auto_promote else (),
-            )
+            planning = options.planning
+            if options.auto_promote:
+                planning = replace(planning, only_actions=("promote",))
+            planned = make_plan(decls, client, stores, source_path=target, planning=planning)
             document = planned.document
             hooks.planned(planned)
             if planned.failed_tests:
                 raise PolicyTestsFailedError.counted(len(planned.failed_tests))
         check_expected(document, options.expect_fingerprint, options.expect_plan)
+        check_applicable(document, canonical_api_root(client.server))
         if not document.changes:
             return ApplyResult(document.fingerprint, ())
         asks = not (plan_file or options.auto_approve or options.auto_promote)

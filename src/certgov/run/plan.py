@@ -121,19 +121,25 @@ def prove_policies(
     return results
 
 
+@dataclass(frozen=True)
+class Planning:
+    """How to plan: the options `plan` and `apply PATH` share."""
+
+    targets: tuple[str, ...] = ()
+    allow_mass_change: bool = False
+    backtest_days: int = 14
+    rotate_missing: bool = False
+    only_actions: tuple[str, ...] = ()
+
+
 def make_plan(
     decls: Declarations,
     client: ClmClient,
     stores: Mapping[str, SecretStore],
     *,
-    server: str,
     source_path: str,
-    allow_mass_change: bool = False,
-    targets: tuple[str, ...] = (),
+    planning: Planning = Planning(),
     now: datetime | None = None,
-    backtest_days: int = 14,
-    only_actions: tuple[str, ...] = (),
-    rotate_missing: bool = False,
     environment: str | None = None,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
@@ -152,49 +158,34 @@ def make_plan(
     )
     options = plan_options(
         decls.config,
-        allow_mass_change=allow_mass_change,
-        targets=targets,
-        only_actions=only_actions,
+        allow_mass_change=planning.allow_mass_change,
+        targets=planning.targets,
+        only_actions=planning.only_actions,
     )
     the_plan = plan(desired, live, facts, options)
     tests = prove_policies(decls, the_plan, client)
-    backtests = backtest(client, the_plan.changes, when, backtest_days) if backtest_days else {}
+    days = planning.backtest_days
+    backtests = backtest(client, the_plan.changes, when, days) if days else {}
     document = build_document(
         the_plan,
-        server=server,
+        server=client.server,
         source=PlanSource(source_path, decls.git_commit, decls.digest),
         created_at=when.isoformat(),
         extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
-        target=Target(canonical_api_root(server), environment),
+        target=Target(canonical_api_root(client.server), environment),
         coverage=coverage,
-        rotate_missing=rotate_missing,
+        rotate_missing=planning.rotate_missing,
     )
     all_results = tuple(r for rs in tests.values() for r in rs)
     return PlanRun(the_plan, document, all_results)
 
 
-def plan_folder(
-    path: str,
-    connect: Connect,
-    *,
-    allow_mass_change: bool = False,
-    targets: tuple[str, ...] = (),
-    backtest_days: int = 14,
-) -> PlanRun:
+def plan_folder(path: str, connect: Connect, planning: Planning = Planning()) -> PlanRun:
     """`certgov plan PATH`: load the declarations, then plan them against the live tenant."""
     from certgov.declarations import load
 
     decls = load(path)
     with open_stores(decls) as stores, connect(decls.config.server) as client:
-        return make_plan(
-            decls,
-            client,
-            stores,
-            server=client.server,
-            source_path=path,
-            allow_mass_change=allow_mass_change,
-            targets=targets,
-            backtest_days=backtest_days,
-        )
+        return make_plan(decls, client, stores, source_path=path, planning=planning)
