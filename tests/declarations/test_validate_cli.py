@@ -64,6 +64,7 @@ def test_json_success_document(tmp_path: Path) -> None:
         "digest": load(tmp_path).digest,
         "git_commit": None,
         "problems": [],
+        "warnings": [],
     }
 
 
@@ -96,6 +97,7 @@ def test_json_problems_document_exits_1(tmp_path: Path, monkeypatch: pytest.Monk
                 " (apiVersion: certgov/v1, kind: Config)",
             },
         ],
+        "warnings": [],
     }
 
 
@@ -119,9 +121,9 @@ def test_unknown_ref_is_an_error_without_traceback(tmp_path: Path) -> None:
     assert _run(str(tmp_path), "--ref", "nope") == (1, "", "error: unknown git ref 'nope'\n")
 
 
-def test_a_file_as_path_is_refused_by_click() -> None:
+def test_a_file_as_path_is_refused_by_click_with_exit_1() -> None:
     code, out, err = _run(str(REPO / "pyproject.toml"))
-    assert (code, out) == (2, "")
+    assert (code, out) == (1, "")
     assert err.splitlines()[-1] == (
         f"Error: Invalid value for '[PATH]': Directory '{REPO / 'pyproject.toml'}' is a file."
     )
