@@ -58,7 +58,8 @@ def _parse_time(text: str | None) -> datetime | None:
 
 def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[str, bool] | None:
     """Why the account's secret must be rotated, and whether only because the store has no
-    record of it (a fresh checkout, a CI runner): that rotation cuts off the secret in use."""
+    record of a secret that is in use (a fresh checkout, a CI runner): that rotation cuts off
+    whoever uses it."""
     secret = desired.meta.get("secret")
     if not secret:
         return None
@@ -67,7 +68,12 @@ def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[s
     if name in facts.store_records:
         record = facts.store_records[name]
         if record is None:
-            return f"the store {secret['store']} has no record at {secret['path']}", True
+            missing = f"the store {secret['store']} has no record at {secret['path']}"
+            if live.meta.get("last_used_at") is None:
+                # Nobody has logged in with the secret (a run that died before storing it):
+                # a new one cuts no one off.
+                return f"{missing}; the account was never used", False
+            return missing, True
         if record.client_id != live.meta.get("client_id") or (
             record.secret_created_at != live_created
         ):
