@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -527,9 +527,6 @@ class Store:
         SQLite neither waits for nor holds up the writers."""
         with self.read_engine.begin() as conn:
             yield Tx(conn)
-
-    def table_names(self) -> Sequence[str]:
-        return sorted(t.metadata.tables)
 
     def close(self) -> None:
         self.engine.dispose()
