@@ -114,6 +114,7 @@ def _bootstrap(database: str, name: str, out: Path, expires_in_days: int) -> dic
     from certgov.server.bootstrap import bootstrap_admin
     from certgov.server.problems import ApiProblem
     from certgov.server.settings import utc_now
+    from certgov.server.store.errors import StoreError
 
     if out.exists():
         raise UsageError(f"{out} exists already; refusing to overwrite it")
@@ -122,8 +123,8 @@ def _bootstrap(database: str, name: str, out: Path, expires_in_days: int) -> dic
     store = _open_store(database)
     try:
         credentials = bootstrap_admin(store, name, utc_now(), expires_in_days)
-    except ApiProblem as exc:
-        raise CertgovError(f"cannot create the admin account: {exc.message}") from None
+    except (ApiProblem, StoreError) as exc:
+        raise CertgovError(f"cannot create the admin account: {exc}") from None
     finally:
         store.close()
     _write_credentials(out, credentials)

@@ -15,10 +15,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from certgov.server import problems
+from certgov.server import errors, problems
 from certgov.server.audit import canonical_json
 from certgov.server.context import Server, iso
 from certgov.server.store import Tx
+from certgov.server.store.errors import StoreError
 
 KEY_MAX = 255
 
@@ -81,7 +82,8 @@ def run_idempotent(
                 return answer
             # A concurrent request with the same key committed first: roll this one back.
             raise problems.conflict("this Idempotency-Key was used concurrently")
-    except problems.ApiProblem as problem:
+    except (problems.ApiProblem, StoreError) as exc:
+        problem = errors.as_problem(exc)
         if problem.status >= 500:
             raise
         refused = Answer(problem.status, problem.body(), dict(problem.headers))

@@ -34,10 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from certgov.server import problems
 from certgov.server.audit import GENESIS, AuditRecord, event_document
 from certgov.server.security import new_server_key
 from certgov.server.store import schema as t
+from certgov.server.store.errors import AuditUnavailable, NameTaken
 
 __all__ = ["AuditFilter", "Store", "Tx"]
 
@@ -101,9 +101,7 @@ class Tx:
             with self.conn.begin_nested():
                 self.conn.execute(insert(t.service_accounts).values(**values))
         except IntegrityError:
-            raise problems.conflict(
-                f"a service account named {values['name']!r} already exists"
-            ) from None
+            raise NameTaken("service account", values["name"]) from None
         account = self.get_account(str(values["uuid"]))
         assert account is not None
         return account
@@ -118,9 +116,7 @@ class Tx:
                     .values(revision=t.service_accounts.c.revision + 1, **values)
                 )
         except IntegrityError:
-            raise problems.conflict(
-                f"a service account named {values.get('name')!r} already exists"
-            ) from None
+            raise NameTaken("service account", values.get("name")) from None
         account = self.get_account(uuid)
         assert account is not None
         return account
@@ -193,8 +189,8 @@ class Tx:
     # -- audit log -----------------------------------------------------------------------------
 
     def append_audit(self, record: AuditRecord, occurred_at: str) -> dict[str, Any]:
-        """Append one event to the chain, or raise 503 AUDIT_UNAVAILABLE (the caller's
-        transaction then rolls back, so the change it audits does not happen either)."""
+        """Append one event to the chain, or raise AuditUnavailable (the caller's transaction
+        then rolls back, so the change it audits does not happen either)."""
         try:
             head = self.conn.execute(
                 select(t.chain_head.c.last_id, t.chain_head.c.last_hash)
@@ -226,7 +222,7 @@ class Tx:
                 .values(last_id=doc["id"], last_hash=doc["hash"])
             )
         except SQLAlchemyError:
-            raise problems.audit_unavailable() from None
+            raise AuditUnavailable() from None
         return doc
 
     def list_audit(
@@ -391,7 +387,7 @@ class Tx:
                     insert(t.policies).values(**values).returning(t.policies.c.id)
                 ).scalar_one()
         except IntegrityError:
-            raise problems.conflict(f"a policy named {values['name']!r} already exists") from None
+            raise NameTaken("policy", values["name"]) from None
         policy = self.get_policy(int(new_id))
         assert policy is not None
         return policy
@@ -405,9 +401,7 @@ class Tx:
                     .values(revision=t.policies.c.revision + 1, **values)
                 )
         except IntegrityError:
-            raise problems.conflict(
-                f"a policy named {values.get('name')!r} already exists"
-            ) from None
+            raise NameTaken("policy", values.get("name")) from None
         policy = self.get_policy(policy_id)
         assert policy is not None
         return policy
