@@ -29,12 +29,15 @@ def _settings(database: str, trusted_proxy: tuple[str, ...] = (), rate_limit: fl
 
 
 def _open_store(database: str) -> Any:
+    """The store over `database`, its schema created when missing (as the server would)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from certgov.server.store import Store
 
     try:
-        return Store(database)
+        store = Store(database)
+        store.create_schema()
+        return store
     except (SQLAlchemyError, ValueError) as exc:
         raise CertgovError(f"cannot open the database {database}: {exc}") from None
 

@@ -463,7 +463,8 @@ def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
 
 
 class Store:
-    """The database behind the server: schema creation at start, transactions on demand."""
+    """The database behind the server: its engines and transactions. Opening one touches no
+    table: `create_schema` is an explicit step (the app factory, bootstrap and the CLI take it)."""
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -483,10 +484,9 @@ class Store:
             self.engine = create_engine(parsed, pool_pre_ping=True)
             self.read_engine = self.engine
             self._writer = nullcontext()
-        self._initialise()
 
-    def _initialise(self) -> None:
-        """Create missing tables and the singleton rows; a second start keeps everything."""
+    def create_schema(self) -> None:
+        """Create missing tables and the singleton rows; a second call keeps everything."""
         try:
             t.metadata.create_all(self.engine)
         except SQLAlchemyError:
