@@ -160,13 +160,13 @@ def verify_audit_cmd(database: str) -> None:
     store = _open_store(database)
     try:
         with store.transaction() as tx:
-            head = tx.chain_head()
-            problem = verify_chain(tx.iter_audit(), head)
+            head = tx.audit.head()
+            problem = verify_chain(tx.audit.in_order(), head)
     finally:
         store.close()
     if problem is not None:
         raise CertgovError(str(problem))
-    click.echo(f"audit chain intact: {head[0]} events")
+    click.echo(f"audit chain intact: {head.last_id} events")
 
 
 def quickstart_text(workdir: Path, port: int, credentials_file: Path) -> str:

@@ -15,7 +15,7 @@ from certgov.server.context import iso
 from certgov.server.idempotency import Answer
 from certgov.server.models import AccountIn
 from certgov.server.security import new_client_id, new_secret, secret_digest
-from certgov.server.store import Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Tx
 
 PUBLIC_FIELDS = (
     "uuid",
@@ -72,7 +72,7 @@ def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
 def _audit(
     tx: Tx, kind: str, actor: Actor, account: dict[str, Any], at: str, **details: Any
 ) -> None:
-    tx.append_audit(
+    tx.audit.append(
         AuditRecord(f"service_account.{kind}", actor, account_target(account), details=details), at
     )
 
@@ -88,13 +88,13 @@ def create(tx: Tx, actor: Actor, body: AccountIn, now: datetime) -> tuple[dict[s
     """A new active account and its secret (returned once, stored only as a digest)."""
     secret = new_secret()
     stamp = iso(now)
-    account = tx.insert_account(
+    account = tx.accounts.insert(
         {
             "uuid": str(uuidlib.uuid4()),
             "client_id": new_client_id(),
             **_fields(body, now),
             "is_active": True,
-            "secret_digest": secret_digest(tx.server_key(), secret),
+            "secret_digest": secret_digest(tx.keys.get(CLIENT_SECRET_KEY), secret),
             "secret_created_at": stamp,
             "last_used_at": None,
             "created_at": stamp,
@@ -107,7 +107,7 @@ def create(tx: Tx, actor: Actor, body: AccountIn, now: datetime) -> tuple[dict[s
 
 
 def get(tx: Tx, uuid: str) -> dict[str, Any]:
-    account = tx.get_account(uuid)
+    account = tx.accounts.get(uuid)
     if account is None:
         raise problems.not_found("service account", uuid)
     return account
@@ -129,7 +129,7 @@ def replace(
     if fields == before:
         return account
     stamp = iso(now)
-    updated = tx.update_account(uuid, {**fields, "updated_at": stamp})
+    updated = tx.accounts.update(uuid, {**fields, "updated_at": stamp})
     _audit(tx, "updated", actor, updated, stamp, before=before, after=_mutable(updated))
     return updated
 
@@ -142,10 +142,10 @@ def set_active(
     if account["is_active"] == active:
         return account
     stamp = iso(now)
-    updated = tx.update_account(uuid, {"is_active": active, "updated_at": stamp})
+    updated = tx.accounts.update(uuid, {"is_active": active, "updated_at": stamp})
     details: dict[str, Any] = {}
     if not active:
-        details["sessions_revoked"] = tx.revoke_sessions(uuid, stamp)
+        details["sessions_revoked"] = tx.sessions.revoke_all(uuid, stamp)
     _audit(tx, "enabled" if active else "disabled", actor, updated, stamp, **details)
     return updated
 
@@ -162,15 +162,15 @@ def regenerate_secret(
     _get_matching(tx, uuid, if_match)
     secret = new_secret()
     stamp = iso(now)
-    updated = tx.update_account(
+    updated = tx.accounts.update(
         uuid,
         {
-            "secret_digest": secret_digest(tx.server_key(), secret),
+            "secret_digest": secret_digest(tx.keys.get(CLIENT_SECRET_KEY), secret),
             "secret_created_at": stamp,
             "updated_at": stamp,
         },
     )
-    revoked = tx.revoke_sessions(uuid, stamp) if revoke_sessions else 0
+    revoked = tx.sessions.revoke_all(uuid, stamp) if revoke_sessions else 0
     _audit(tx, "secret_regenerated", actor, updated, stamp, sessions_revoked=revoked)
     return updated, secret
 
@@ -178,5 +178,5 @@ def regenerate_secret(
 def delete(tx: Tx, actor: Actor, uuid: str, now: datetime, if_match: str | None) -> None:
     """Remove the account and its sessions; its audit history stays."""
     account = _get_matching(tx, uuid, if_match)
-    tx.delete_account(uuid)
+    tx.accounts.delete(uuid)
     _audit(tx, "deleted", actor, account, iso(now), before=_mutable(account))

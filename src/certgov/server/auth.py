@@ -20,7 +20,7 @@ from certgov.server.context import Server, client_ip, ip_text, iso, parse_ts, se
 from certgov.server.models import LoginIn
 from certgov.server.netaddr import IPAddress, in_networks, parse_allowlist
 from certgov.server.security import new_token, same, secret_digest, token_digest
-from certgov.server.store import Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Tx
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{64}")
@@ -85,8 +85,8 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
     refusal: problems.ApiProblem | None = None
     result: dict[str, Any] = {}
     with server.store.transaction() as tx:
-        account = tx.get_account(body.uuid.lower()) if _valid_uuid(body.uuid) else None
-        presented = secret_digest(tx.server_key(), body.client_secret)
+        account = tx.accounts.get(body.uuid.lower()) if _valid_uuid(body.uuid) else None
+        presented = secret_digest(tx.keys.get(CLIENT_SECRET_KEY), body.client_secret)
         if account is None:
             _ = same(body.client_id, _DUMMY_CLIENT_ID) & same(presented, _DUMMY_DIGEST)
             _audit_failure(tx, None, ip, "INVALID_CREDENTIALS", iso(now))
@@ -98,7 +98,7 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
             if refusal is None:
                 result = _open_session(tx, server, account, ip, now)
             elif refusal.code == "INVALID_CREDENTIALS":
-                tx.add_login_failure(account["uuid"], iso(now))
+                tx.login_failures.add(account["uuid"], iso(now))
     if refusal is not None:
         raise refusal
     return result
@@ -118,7 +118,7 @@ def _check_account(
     if not credentials_ok:
         refusal = problems.invalid_credentials()
     else:
-        failures = tx.login_failures_since(account["uuid"], iso(now - settings.lockout_window))
+        failures = tx.login_failures.since(account["uuid"], iso(now - settings.lockout_window))
         if len(failures) >= settings.lockout_threshold:
             until = parse_ts(failures[-settings.lockout_threshold]) + settings.lockout_window
             wait = math.ceil((until - now).total_seconds())
@@ -144,7 +144,7 @@ def _audit_failure(
     else:
         actor = Actor(str(account["uuid"]), str(account["name"]), ip)
         target = account_target(account)
-    tx.append_audit(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)
+    tx.audit.append(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)
 
 
 def _open_session(
@@ -155,11 +155,11 @@ def _open_session(
     if account["expires_at"] is not None:
         # A session never outlives its account.
         expires = min(expires, parse_ts(account["expires_at"]))
-    tx.insert_session(token_digest(token), account["uuid"], iso(now), iso(expires))
-    tx.clear_login_failures(account["uuid"])
-    tx.touch_account(account["uuid"], iso(now))
+    tx.sessions.insert(token_digest(token), account["uuid"], iso(now), iso(expires))
+    tx.login_failures.clear(account["uuid"])
+    tx.accounts.touch(account["uuid"], iso(now))
     actor = Actor(str(account["uuid"]), str(account["name"]), ip)
-    tx.append_audit(
+    tx.audit.append(
         AuditRecord("service_account.auth.success", actor, account_target(account)), iso(now)
     )
     return {
@@ -203,17 +203,17 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
     digest = token_digest(token)
     now = server.now()
     with server.store.reading() as tx:
-        session = tx.get_session(digest)
-        account = None if session is None else tx.get_account(session["account_uuid"])
+        session = tx.sessions.get(digest)
+        account = None if session is None else tx.accounts.get(session.account_uuid)
     if session is None or account is None:
         raise problems.invalid_session()
     if not account["is_active"]:
         raise _inactive()
     if is_expired(account, now):
         raise _expired()
-    if session["revoked_at"] is not None:
+    if session.revoked_at is not None:
         raise problems.invalid_session()
-    if now >= parse_ts(session["expires_at"]):
+    if now >= parse_ts(session.expires_at):
         raise problems.ApiProblem(401, "SESSION_EXPIRED", "the session has expired; log in again")
     if not ip_allowed(account, addr):
         raise _ip_refused()
@@ -222,11 +222,11 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
 
 def session_info(server: Server, principal: Principal) -> dict[str, Any]:
     with server.store.reading() as tx:
-        session = tx.get_session(principal.token_digest)
+        session = tx.sessions.get(principal.token_digest)
     assert session is not None
-    expires = parse_ts(session["expires_at"])
+    expires = parse_ts(session.expires_at)
     return {
-        "expires_at": session["expires_at"],
+        "expires_at": session.expires_at,
         "expires_in": int((expires - server.now()).total_seconds()),
     }
 
@@ -234,8 +234,8 @@ def session_info(server: Server, principal: Principal) -> dict[str, Any]:
 def revoke(server: Server, principal: Principal) -> None:
     now = iso(server.now())
     with server.store.transaction() as tx:
-        tx.revoke_session(principal.token_digest, now)
-        tx.append_audit(
+        tx.sessions.revoke(principal.token_digest, now)
+        tx.audit.append(
             AuditRecord(
                 "service_account.session.revoked",
                 principal.actor,

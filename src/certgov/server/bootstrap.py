@@ -32,4 +32,4 @@ def bootstrap_admin(
 
 def account_exists(store: Store, uuid: str) -> bool:
     with store.transaction() as tx:
-        return tx.get_account(uuid) is not None
+        return tx.accounts.get(uuid) is not None

@@ -91,11 +91,11 @@ def target(policy: dict[str, Any]) -> Target:
 def _audit(
     tx: Tx, kind: str, actor: Actor, policy: dict[str, Any], at: str, **details: Any
 ) -> None:
-    tx.append_audit(AuditRecord(f"policy.{kind}", actor, target(policy), details=details), at)
+    tx.audit.append(AuditRecord(f"policy.{kind}", actor, target(policy), details=details), at)
 
 
 def get(tx: Tx, policy_id: int) -> dict[str, Any]:
-    policy = tx.get_policy(policy_id)
+    policy = tx.policies.get(policy_id)
     if policy is None:
         raise problems.not_found("policy", str(policy_id))
     return policy
@@ -114,7 +114,7 @@ def single_answer(policy: dict[str, Any], status: int = 200) -> Answer:
 def create(tx: Tx, actor: Actor, body: Any, now: datetime) -> dict[str, Any]:
     fields = checked(body)
     stamp = iso(now)
-    policy = tx.insert_policy({**fields, "created_at": stamp, "updated_at": stamp, "revision": 1})
+    policy = tx.policies.insert({**fields, "created_at": stamp, "updated_at": stamp, "revision": 1})
     _audit(tx, "created", actor, policy, stamp, after=spec(policy))
     return policy
 
@@ -129,7 +129,7 @@ def replace(
     if fields == before:
         return policy
     stamp = iso(now)
-    updated = tx.update_policy(policy_id, {**fields, "updated_at": stamp})
+    updated = tx.policies.update(policy_id, {**fields, "updated_at": stamp})
     _audit(tx, "updated", actor, updated, stamp, before=before, after=spec(updated))
     return updated
 
@@ -141,7 +141,7 @@ def set_enabled(
     if policy["is_enabled"] == enabled:
         return policy
     stamp = iso(now)
-    updated = tx.update_policy(policy_id, {"is_enabled": enabled, "updated_at": stamp})
+    updated = tx.policies.update(policy_id, {"is_enabled": enabled, "updated_at": stamp})
     kind = "enabled" if enabled else "disabled"
     _audit(tx, kind, actor, updated, stamp, before=spec(policy), after=spec(updated))
     return updated
@@ -149,11 +149,10 @@ def set_enabled(
 
 def delete(tx: Tx, actor: Actor, policy_id: int, now: datetime, if_match: str | None) -> None:
     policy = _get_matching(tx, policy_id, if_match)
-    tx.delete_policy(policy_id)
+    tx.policies.delete(policy_id)
     _audit(tx, "deleted", actor, policy, iso(now), before=spec(policy))
 
 
 def enabled_inputs(tx: Tx) -> list[PolicyInput]:
     """Every enabled policy, as the rule engine takes them."""
-    policies, _ = tx.list_policies(0, 0, enabled=True)
-    return [engine_input(p) for p in policies]
+    return [engine_input(p) for p in tx.policies.enabled()]

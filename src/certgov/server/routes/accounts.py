@@ -47,7 +47,7 @@ def list_accounts(
     request: Request, principal: Admin, page: Annotated[Paging, Depends(paging)]
 ) -> JSONResponse:
     with server_of(request).store.reading() as tx:
-        items, total = tx.list_accounts(page.offset, page.per_page)
+        items, total = tx.accounts.page(page.offset, page.per_page)
     return listed([accounts.list_item(a) for a in items], page, total)
 
 

@@ -45,7 +45,7 @@ def list_policies(
     enabled: Annotated[bool | None, Query(description="only enabled, or only disabled")] = None,
 ) -> JSONResponse:
     with server_of(request).store.reading() as tx:
-        items, total = tx.list_policies(page.offset, page.per_page, enabled)
+        items, total = tx.policies.page(page.offset, page.per_page, enabled)
     return listed([policies.list_item(p) for p in items], page, total)
 
 
