@@ -20,7 +20,7 @@ from certgov.server.context import Server, client_ip, ip_text, iso, parse_ts, se
 from certgov.server.models import LoginIn
 from certgov.server.netaddr import IPAddress, in_networks, parse_allowlist
 from certgov.server.security import new_token, same, secret_digest, token_digest
-from certgov.server.store import CLIENT_SECRET_KEY, Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Account, Tx
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{64}")
@@ -35,21 +35,21 @@ bearer_scheme = HTTPBearer(auto_error=False, description="A session token from t
 class Principal:
     """An authenticated caller."""
 
-    account: dict[str, Any]
+    account: Account
     token_digest: str
     ip: str | None
 
     @property
     def uuid(self) -> str:
-        return str(self.account["uuid"])
+        return self.account["uuid"]
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.uuid, str(self.account["name"]), self.ip)
+        return Actor(self.uuid, self.account["name"], self.ip)
 
 
-def account_target(account: dict[str, Any]) -> Target:
-    return Target("service_account", str(account["uuid"]), str(account["name"]))
+def account_target(account: Account) -> Target:
+    return Target("service_account", account["uuid"], account["name"])
 
 
 def covers(scopes: list[str], needed: str) -> bool:
@@ -57,12 +57,12 @@ def covers(scopes: list[str], needed: str) -> bool:
     return max((SCOPE_LEVEL.get(s, 0) for s in scopes), default=0) >= SCOPE_LEVEL[needed]
 
 
-def is_expired(account: dict[str, Any], now: datetime) -> bool:
+def is_expired(account: Account, now: datetime) -> bool:
     expires_at = account["expires_at"]
     return expires_at is not None and now >= parse_ts(expires_at)
 
 
-def ip_allowed(account: dict[str, Any], addr: IPAddress | None) -> bool:
+def ip_allowed(account: Account, addr: IPAddress | None) -> bool:
     allowlist = account["ip_allowlist"]
     return not allowlist or in_networks(addr, parse_allowlist(allowlist))
 
@@ -107,7 +107,7 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
 def _check_account(
     tx: Tx,
     server: Server,
-    account: dict[str, Any],
+    account: Account,
     addr: IPAddress | None,
     now: datetime,
     credentials_ok: bool,
@@ -136,19 +136,17 @@ def _check_account(
     return refusal
 
 
-def _audit_failure(
-    tx: Tx, account: dict[str, Any] | None, ip: str | None, code: str, at: str
-) -> None:
+def _audit_failure(tx: Tx, account: Account | None, ip: str | None, code: str, at: str) -> None:
     if account is None:
         actor, target = Actor(None, None, ip), None
     else:
-        actor = Actor(str(account["uuid"]), str(account["name"]), ip)
+        actor = Actor(account["uuid"], account["name"], ip)
         target = account_target(account)
     tx.audit.append(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)
 
 
 def _open_session(
-    tx: Tx, server: Server, account: dict[str, Any], ip: str | None, now: datetime
+    tx: Tx, server: Server, account: Account, ip: str | None, now: datetime
 ) -> dict[str, Any]:
     token = new_token()
     expires = now + server.settings.session_ttl
@@ -158,7 +156,7 @@ def _open_session(
     tx.sessions.insert(token_digest(token), account["uuid"], iso(now), iso(expires))
     tx.login_failures.clear(account["uuid"])
     tx.accounts.touch(account["uuid"], iso(now))
-    actor = Actor(str(account["uuid"]), str(account["name"]), ip)
+    actor = Actor(account["uuid"], account["name"], ip)
     tx.audit.append(
         AuditRecord("service_account.auth.success", actor, account_target(account)), iso(now)
     )
@@ -174,7 +172,7 @@ def _open_session(
     }
 
 
-def summary(account: dict[str, Any]) -> dict[str, Any]:
+def summary(account: Account) -> dict[str, Any]:
     return {"uuid": account["uuid"], "name": account["name"], "scopes": account["scopes"]}
 
 

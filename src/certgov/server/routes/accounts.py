@@ -26,7 +26,7 @@ from certgov.server.routes.common import (
     listed,
     paging,
 )
-from certgov.server.store import Tx
+from certgov.server.store import Account, Tx
 
 router = APIRouter(prefix="/service/service-accounts", tags=["service accounts"])
 Admin = Annotated[Principal, Depends(auth.requires("admin"))]
@@ -37,7 +37,7 @@ IdempotencyKey = Annotated[
 WRITE_ERRORS = error_responses(*AUTHENTICATED, 404, 409, 412, 503)
 
 
-def _single(response: Response, account: dict[str, Any]) -> dict[str, Any]:
+def _single(response: Response, account: Account) -> dict[str, Any]:
     response.headers["ETag"] = accounts.account_etag(account)
     return {"success": True, "data": accounts.public(account)}
 

@@ -19,21 +19,25 @@ which `certgov.server.errors` maps to the contract's envelopes.
 
 from __future__ import annotations
 
+from certgov.server.store.accounts import Account
 from certgov.server.store.audit import AuditFilter, ChainHead
 from certgov.server.store.ca import StoredCA
 from certgov.server.store.engine import Store
 from certgov.server.store.errors import AuditUnavailable, NameTaken, StoreError
 from certgov.server.store.idempotency import StoredAnswer
 from certgov.server.store.keys import CLIENT_SECRET_KEY
+from certgov.server.store.policies import Policy
 from certgov.server.store.sessions import Session
 from certgov.server.store.tx import Tx
 
 __all__ = [
     "CLIENT_SECRET_KEY",
+    "Account",
     "AuditFilter",
     "AuditUnavailable",
     "ChainHead",
     "NameTaken",
+    "Policy",
     "Session",
     "Store",
     "StoreError",

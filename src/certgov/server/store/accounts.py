@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -12,26 +12,44 @@ from certgov.server.store.base import SqlArea, attempt, json_value
 from certgov.server.store.errors import NameTaken
 
 
+class Account(TypedDict):
+    """A stored account: the contract's object, its secret's digest and its revision."""
+
+    uuid: str
+    client_id: str
+    name: str
+    description: str
+    scopes: list[str]
+    ip_allowlist: list[str]
+    expires_at: str | None
+    is_active: bool
+    secret_digest: str
+    secret_created_at: str
+    last_used_at: str | None
+    created_at: str
+    updated_at: str
+    revision: int
+
+
 class Accounts(Protocol):
     """Service accounts by uuid, the one place that reads or writes their rows.
 
-    An account is a dict of the `service_accounts` columns, with `scopes` and `ip_allowlist` as
-    lists and `is_active` as a bool. Names are unique: a write that would repeat one raises
-    `NameTaken` and changes nothing. `revision` starts at the value inserted and every `update`
-    adds one to it, so that it can serve as the object's ETag; `touch` records a login without a
-    new revision, because the ETag guards the managed fields only.
+    Names are unique: a write that would repeat one raises `NameTaken` and changes nothing.
+    `revision` starts at the value inserted and every `update` adds one to it, so that it can
+    serve as the object's ETag; `touch` records a login without a new revision, because the
+    ETag guards the managed fields only.
     """
 
-    def get(self, uuid: str) -> dict[str, Any] | None:
+    def get(self, uuid: str) -> Account | None:
         """The account, or None."""
 
-    def page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
         """Up to `limit` accounts in name order from `offset`, and how many there are."""
 
-    def insert(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def insert(self, values: Mapping[str, Any]) -> Account:
         """Add an account from all its column values; answer it as stored."""
 
-    def update(self, uuid: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, uuid: str, changes: Mapping[str, Any]) -> Account:
         """Change some columns and bump the revision; answer the account as stored."""
 
     def touch(self, uuid: str, last_used_at: str) -> None:
@@ -42,12 +60,12 @@ class Accounts(Protocol):
 
 
 class SqlAccounts(SqlArea, Accounts):
-    def get(self, uuid: str) -> dict[str, Any] | None:
+    def get(self, uuid: str) -> Account | None:
         accounts = t.service_accounts
         row = self.conn.execute(select(accounts).where(accounts.c.uuid == uuid)).one_or_none()
         return None if row is None else _account(row._mapping)
 
-    def page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
         accounts = t.service_accounts
         total = self.conn.execute(select(func.count()).select_from(accounts)).scalar_one()
         rows = self.conn.execute(
@@ -55,12 +73,12 @@ class SqlAccounts(SqlArea, Accounts):
         )
         return [_account(r._mapping) for r in rows], int(total)
 
-    def insert(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def insert(self, values: Mapping[str, Any]) -> Account:
         if attempt(self.conn, insert(t.service_accounts).values(**values)) is None:
             raise NameTaken("service account", values["name"])
         return self._stored(str(values["uuid"]))
 
-    def update(self, uuid: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, uuid: str, changes: Mapping[str, Any]) -> Account:
         accounts = t.service_accounts
         statement = (
             update(accounts)
@@ -82,15 +100,15 @@ class SqlAccounts(SqlArea, Accounts):
         self.conn.execute(delete(t.login_failures).where(t.login_failures.c.account_uuid == uuid))
         self.conn.execute(delete(t.service_accounts).where(t.service_accounts.c.uuid == uuid))
 
-    def _stored(self, uuid: str) -> dict[str, Any]:
+    def _stored(self, uuid: str) -> Account:
         account = self.get(uuid)
         assert account is not None
         return account
 
 
-def _account(row: Mapping[Any, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["scopes"] = json_value(out["scopes"])
-    out["ip_allowlist"] = json_value(out["ip_allowlist"])
-    out["is_active"] = bool(out["is_active"])
-    return out
+def _account(row: Mapping[Any, Any]) -> Account:
+    account = cast(Account, dict(row))  # the columns are the keys
+    account["scopes"] = json_value(account["scopes"])
+    account["ip_allowlist"] = json_value(account["ip_allowlist"])
+    account["is_active"] = bool(account["is_active"])
+    return account

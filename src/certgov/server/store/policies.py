@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
@@ -15,32 +15,45 @@ MAX_ID = 2**31 - 1
 """The largest id an `Integer` id column holds on every backend (PostgreSQL's `integer`)."""
 
 
+class Policy(TypedDict):
+    """A stored policy: the contract's object (§4) and its revision."""
+
+    id: int
+    name: str
+    description: str
+    is_enabled: bool
+    matching_criteria: dict[str, Any]
+    rules: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+    revision: int
+
+
 class Policies(Protocol):
     """Policies by integer id, the one place that reads or writes their rows.
 
-    A policy is a dict of the `policies` columns, with `matching_criteria` and `rules` as JSON
-    values and `is_enabled` as a bool. Ids are never reused, so that a new policy inherits no
-    deleted one's ETag or audit history. Names are unique: a write that would repeat one raises
-    `NameTaken` and changes nothing. Every `update` adds one to `revision`, the object's ETag.
-    Every change of a policy goes through `insert`, `update` or `delete`.
+    Ids are never reused, so that a new policy inherits no deleted one's ETag or audit history.
+    Names are unique: a write that would repeat one raises `NameTaken` and changes nothing.
+    Every `update` adds one to `revision`, the object's ETag. Every change of a policy goes
+    through `insert`, `update` or `delete`.
     """
 
-    def get(self, policy_id: int) -> dict[str, Any] | None:
+    def get(self, policy_id: int) -> Policy | None:
         """The policy, or None (also for an id no row can have)."""
 
     def page(
         self, offset: int, limit: int, enabled: bool | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Policy], int]:
         """Up to `limit` policies in name order from `offset` (only the enabled or disabled
         ones when `enabled` says so), and how many there are."""
 
-    def enabled(self) -> list[dict[str, Any]]:
+    def enabled(self) -> list[Policy]:
         """Every enabled policy, in name order: what issuance evaluates."""
 
-    def insert(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def insert(self, values: Mapping[str, Any]) -> Policy:
         """Add a policy from its column values but the id; answer it as stored."""
 
-    def update(self, policy_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, policy_id: int, changes: Mapping[str, Any]) -> Policy:
         """Change some columns and bump the revision; answer the policy as stored."""
 
     def delete(self, policy_id: int) -> None:
@@ -48,7 +61,7 @@ class Policies(Protocol):
 
 
 class SqlPolicies(SqlArea, Policies):
-    def get(self, policy_id: int) -> dict[str, Any] | None:
+    def get(self, policy_id: int) -> Policy | None:
         if not 1 <= policy_id <= MAX_ID:
             # No such row can exist, and the driver would refuse the number (OverflowError on
             # SQLite past 64 bits, an out-of-range error on PostgreSQL past 32).
@@ -59,17 +72,17 @@ class SqlPolicies(SqlArea, Policies):
 
     def page(
         self, offset: int, limit: int, enabled: bool | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Policy], int]:
         conds = [] if enabled is None else [t.policies.c.is_enabled == enabled]
         total = self.conn.execute(
             select(func.count()).select_from(t.policies).where(*conds)
         ).scalar_one()
         return self._select(conds, offset, limit), int(total)
 
-    def enabled(self) -> list[dict[str, Any]]:
+    def enabled(self) -> list[Policy]:
         return self._select([t.policies.c.is_enabled.is_(True)])
 
-    def insert(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def insert(self, values: Mapping[str, Any]) -> Policy:
         result = attempt(self.conn, insert(t.policies).values(**values))
         if result is None:
             raise NameTaken("policy", values["name"])
@@ -78,7 +91,7 @@ class SqlPolicies(SqlArea, Policies):
         assert key is not None
         return self._stored(int(key[0]))
 
-    def update(self, policy_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, policy_id: int, changes: Mapping[str, Any]) -> Policy:
         policies = t.policies
         statement = (
             update(policies)
@@ -94,21 +107,21 @@ class SqlPolicies(SqlArea, Policies):
 
     def _select(
         self, conds: list[ColumnElement[bool]], offset: int | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Policy]:
         policies = t.policies
         query = select(policies).where(*conds).order_by(policies.c.name, policies.c.id)
         rows = self.conn.execute(query.offset(offset).limit(limit))
         return [_policy(r._mapping) for r in rows]
 
-    def _stored(self, policy_id: int) -> dict[str, Any]:
+    def _stored(self, policy_id: int) -> Policy:
         policy = self.get(policy_id)
         assert policy is not None
         return policy
 
 
-def _policy(row: Mapping[Any, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["matching_criteria"] = json_value(out["matching_criteria"])
-    out["rules"] = json_value(out["rules"])
-    out["is_enabled"] = bool(out["is_enabled"])
-    return out
+def _policy(row: Mapping[Any, Any]) -> Policy:
+    policy = cast(Policy, dict(row))  # the columns are the keys
+    policy["matching_criteria"] = json_value(policy["matching_criteria"])
+    policy["rules"] = json_value(policy["rules"])
+    policy["is_enabled"] = bool(policy["is_enabled"])
+    return policy
