@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypedDict, cast
 from sqlalchemy import delete, func, insert, select, update
 
 from certgov.server.store import schema as t
-from certgov.server.store.base import SqlArea, attempt, json_value
+from certgov.server.store.base import SqlArea, attempt, decoded, revise
 from certgov.server.store.errors import NameTaken
 
 
@@ -80,12 +80,7 @@ class SqlAccounts(SqlArea, Accounts):
 
     def update(self, uuid: str, changes: Mapping[str, Any]) -> Account:
         accounts = t.service_accounts
-        statement = (
-            update(accounts)
-            .where(accounts.c.uuid == uuid)
-            .values(revision=accounts.c.revision + 1, **changes)
-        )
-        if attempt(self.conn, statement) is None:
+        if not revise(self.conn, accounts, accounts.c.uuid == uuid, changes):
             raise NameTaken("service account", changes.get("name"))
         return self._stored(uuid)
 
@@ -107,8 +102,4 @@ class SqlAccounts(SqlArea, Accounts):
 
 
 def _account(row: Mapping[Any, Any]) -> Account:
-    account = cast(Account, dict(row))  # the columns are the keys
-    account["scopes"] = json_value(account["scopes"])
-    account["ip_allowlist"] = json_value(account["ip_allowlist"])
-    account["is_active"] = bool(account["is_active"])
-    return account
+    return cast(Account, decoded(row, ("scopes", "ip_allowlist"), "is_active"))

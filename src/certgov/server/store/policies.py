@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, TypedDict, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select
 
 from certgov.server.store import schema as t
-from certgov.server.store.base import SqlArea, attempt, json_value
+from certgov.server.store.base import SqlArea, attempt, decoded, revise
 from certgov.server.store.errors import NameTaken
 
 MAX_ID = 2**31 - 1
@@ -93,12 +93,7 @@ class SqlPolicies(SqlArea, Policies):
 
     def update(self, policy_id: int, changes: Mapping[str, Any]) -> Policy:
         policies = t.policies
-        statement = (
-            update(policies)
-            .where(policies.c.id == policy_id)
-            .values(revision=policies.c.revision + 1, **changes)
-        )
-        if attempt(self.conn, statement) is None:
+        if not revise(self.conn, policies, policies.c.id == policy_id, changes):
             raise NameTaken("policy", changes.get("name"))
         return self._stored(policy_id)
 
@@ -120,8 +115,4 @@ class SqlPolicies(SqlArea, Policies):
 
 
 def _policy(row: Mapping[Any, Any]) -> Policy:
-    policy = cast(Policy, dict(row))  # the columns are the keys
-    policy["matching_criteria"] = json_value(policy["matching_criteria"])
-    policy["rules"] = json_value(policy["rules"])
-    policy["is_enabled"] = bool(policy["is_enabled"])
-    return policy
+    return cast(Policy, decoded(row, ("matching_criteria", "rules"), "is_enabled"))

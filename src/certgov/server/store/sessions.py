@@ -25,9 +25,10 @@ class Session:
 class Sessions(Protocol):
     """Sessions by the digest of their token, the one place that reads or writes them.
 
-    A session is never extended nor revived: `revoke` and `revoke_all` set `revoked_at` once,
-    and nothing clears it. Whether a session is still usable (expiry, its account's state) is
-    the caller's rule, not the store's; the store keeps revoked and expired sessions alike.
+    A session is never extended nor revived: nothing changes `expires_at`, and nothing clears
+    `revoked_at` once `revoke` or `revoke_all` set it. Whether a session is still usable (its
+    expiry, its account's state) is the caller's rule; the store keeps revoked and expired
+    sessions alike.
     """
 
     def insert(
