@@ -239,7 +239,7 @@ def seed_accounts(database_url: str, accounts: Sequence[Mapping[str, Any]]) -> l
     from sqlalchemy import insert
 
     from certgov.server.security import new_client_id, new_secret, secret_digest
-    from certgov.server.store import Store
+    from certgov.server.store import CLIENT_SECRET_KEY, Store
     from certgov.server.store import schema as t
 
     stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -247,7 +247,7 @@ def seed_accounts(database_url: str, accounts: Sequence[Mapping[str, Any]]) -> l
     records: list[dict[str, str]] = []
     try:
         with store.transaction() as tx:
-            key = tx.server_key()
+            key = tx.keys.get(CLIENT_SECRET_KEY)
             rows = []
             for body in accounts:
                 secret = new_secret()

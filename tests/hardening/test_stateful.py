@@ -241,8 +241,8 @@ class ServerModel(RuleBasedStateMachine):
     @invariant()
     def audit_matches_and_chain_verifies(self) -> None:
         with self.h.store.transaction() as tx:
-            events = list(tx.iter_audit())
-            assert verify_chain(events, tx.chain_head()) is None
+            events = list(tx.audit.in_order())
+            assert verify_chain(events, tx.audit.head()) is None
         assert len(events) == self.expected_events, [e["type"] for e in events[-3:]]
 
     @invariant()

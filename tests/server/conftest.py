@@ -182,7 +182,7 @@ class Harness:
 
     def events(self) -> list[dict[str, Any]]:
         with self.store.transaction() as tx:
-            return list(tx.iter_audit())
+            return list(tx.audit.in_order())
 
     def close(self) -> None:
         for client in self._clients:

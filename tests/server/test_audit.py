@@ -156,7 +156,7 @@ def test_failed_audit_write_refuses_the_change(h: Harness, db_url: str) -> None:
     response = admin.post(ACCOUNTS, json={"name": "ci", "scopes": ["read"]})
     assert (response.status_code, response.json()) == (503, UNAVAILABLE)
     with h.store.transaction() as tx:
-        assert tx.list_accounts(0, 10)[1] == 1
+        assert tx.accounts.page(0, 10)[1] == 1
 
 
 def test_failed_audit_write_refuses_the_login(h: Harness, db_url: str) -> None:
@@ -164,7 +164,7 @@ def test_failed_audit_write_refuses_the_login(h: Harness, db_url: str) -> None:
     response = h.client().post("/service-account/auth", json=h.admin_credentials)
     assert (response.status_code, response.json()) == (503, UNAVAILABLE)
     with h.store.transaction() as tx:
-        assert tx.get_account(h.admin_credentials["uuid"])["last_used_at"] is None  # type: ignore[index]
+        assert tx.accounts.get(h.admin_credentials["uuid"])["last_used_at"] is None  # type: ignore[index]
 
 
 def test_failed_audit_write_keeps_the_account_enabled(h: Harness, db_url: str) -> None:

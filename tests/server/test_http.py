@@ -187,8 +187,8 @@ def test_second_start_keeps_the_data(
     second = create_app(Settings(database_url=sqlite_url, clock=first.clock, rate_limit=0))
     try:
         with second.state.server.store.transaction() as tx:
-            assert tx.get_account(h_account["uuid"])["name"] == "kept"  # type: ignore[index]
-            assert tx.chain_head()[0] == 3
+            assert tx.accounts.get(h_account["uuid"])["name"] == "kept"  # type: ignore[index]
+            assert tx.audit.head()[0] == 3
     finally:
         second.state.server.store.close()
 

@@ -29,12 +29,15 @@ def _settings(database: str, trusted_proxy: tuple[str, ...] = (), rate_limit: fl
 
 
 def _open_store(database: str) -> Any:
+    """The store over `database`, its schema created when missing (as the server would)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from certgov.server.store import Store
 
     try:
-        return Store(database)
+        store = Store(database)
+        store.create_schema()
+        return store
     except (SQLAlchemyError, ValueError) as exc:
         raise CertgovError(f"cannot open the database {database}: {exc}") from None
 
@@ -114,6 +117,7 @@ def _bootstrap(database: str, name: str, out: Path, expires_in_days: int) -> dic
     from certgov.server.bootstrap import bootstrap_admin
     from certgov.server.problems import ApiProblem
     from certgov.server.settings import utc_now
+    from certgov.server.store.errors import StoreError
 
     if out.exists():
         raise UsageError(f"{out} exists already; refusing to overwrite it")
@@ -122,8 +126,8 @@ def _bootstrap(database: str, name: str, out: Path, expires_in_days: int) -> dic
     store = _open_store(database)
     try:
         credentials = bootstrap_admin(store, name, utc_now(), expires_in_days)
-    except ApiProblem as exc:
-        raise CertgovError(f"cannot create the admin account: {exc.message}") from None
+    except (ApiProblem, StoreError) as exc:
+        raise CertgovError(f"cannot create the admin account: {exc}") from None
     finally:
         store.close()
     _write_credentials(out, credentials)
@@ -156,13 +160,13 @@ def verify_audit_cmd(database: str) -> None:
     store = _open_store(database)
     try:
         with store.transaction() as tx:
-            head = tx.chain_head()
-            problem = verify_chain(tx.iter_audit(), head)
+            head = tx.audit.head()
+            problem = verify_chain(tx.audit.in_order(), head)
     finally:
         store.close()
     if problem is not None:
         raise CertgovError(str(problem))
-    click.echo(f"audit chain intact: {head[0]} events")
+    click.echo(f"audit chain intact: {head.last_id} events")
 
 
 def quickstart_text(workdir: Path, port: int, credentials_file: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from certgov.rules.accounts import normalise_allowlist, normalise_scopes
 from certgov.server import problems
@@ -15,9 +15,9 @@ from certgov.server.context import iso
 from certgov.server.idempotency import Answer
 from certgov.server.models import AccountIn
 from certgov.server.security import new_client_id, new_secret, secret_digest
-from certgov.server.store import Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Account, Tx
 
-PUBLIC_FIELDS = (
+PUBLIC_FIELDS: Final = (
     "uuid",
     "client_id",
     "name",
@@ -32,22 +32,22 @@ PUBLIC_FIELDS = (
     "updated_at",
 )
 # What an update can change; the audit's before/after show these.
-MUTABLE_FIELDS = ("name", "description", "scopes", "ip_allowlist", "expires_at")
+MUTABLE_FIELDS: Final = ("name", "description", "scopes", "ip_allowlist", "expires_at")
 
 
-def public(account: dict[str, Any]) -> dict[str, Any]:
+def public(account: Account) -> dict[str, Any]:
     return {k: account[k] for k in PUBLIC_FIELDS}
 
 
-def account_etag(account: dict[str, Any]) -> str:
-    return etag(account["uuid"], int(account["revision"]))
+def account_etag(account: Account) -> str:
+    return etag(account["uuid"], account["revision"])
 
 
-def list_item(account: dict[str, Any]) -> dict[str, Any]:
+def list_item(account: Account) -> dict[str, Any]:
     return {**public(account), "etag": account_etag(account)}
 
 
-def _mutable(account: dict[str, Any]) -> dict[str, Any]:
+def _mutable(account: Account) -> dict[str, Any]:
     return {k: account[k] for k in MUTABLE_FIELDS}
 
 
@@ -69,32 +69,30 @@ def _fields(body: AccountIn, now: datetime) -> dict[str, Any]:
     }
 
 
-def _audit(
-    tx: Tx, kind: str, actor: Actor, account: dict[str, Any], at: str, **details: Any
-) -> None:
-    tx.append_audit(
+def _audit(tx: Tx, kind: str, actor: Actor, account: Account, at: str, **details: Any) -> None:
+    tx.audit.append(
         AuditRecord(f"service_account.{kind}", actor, account_target(account), details=details), at
     )
 
 
-def created_answer(account: dict[str, Any], secret: str) -> Answer:
+def created_answer(account: Account, secret: str) -> Answer:
     credentials = {"client_id": account["client_id"], "client_secret": secret}
     body = {"success": True, "data": public(account), "credentials": credentials, "replayed": False}
     replay = {"success": True, "data": public(account), "credentials": None, "replayed": True}
     return Answer(201, body, {"ETag": account_etag(account)}, replay)
 
 
-def create(tx: Tx, actor: Actor, body: AccountIn, now: datetime) -> tuple[dict[str, Any], str]:
+def create(tx: Tx, actor: Actor, body: AccountIn, now: datetime) -> tuple[Account, str]:
     """A new active account and its secret (returned once, stored only as a digest)."""
     secret = new_secret()
     stamp = iso(now)
-    account = tx.insert_account(
+    account = tx.accounts.insert(
         {
             "uuid": str(uuidlib.uuid4()),
             "client_id": new_client_id(),
             **_fields(body, now),
             "is_active": True,
-            "secret_digest": secret_digest(tx.server_key(), secret),
+            "secret_digest": secret_digest(tx.keys.get(CLIENT_SECRET_KEY), secret),
             "secret_created_at": stamp,
             "last_used_at": None,
             "created_at": stamp,
@@ -106,14 +104,14 @@ def create(tx: Tx, actor: Actor, body: AccountIn, now: datetime) -> tuple[dict[s
     return account, secret
 
 
-def get(tx: Tx, uuid: str) -> dict[str, Any]:
-    account = tx.get_account(uuid)
+def get(tx: Tx, uuid: str) -> Account:
+    account = tx.accounts.get(uuid)
     if account is None:
         raise problems.not_found("service account", uuid)
     return account
 
 
-def _get_matching(tx: Tx, uuid: str, if_match: str | None) -> dict[str, Any]:
+def _get_matching(tx: Tx, uuid: str, if_match: str | None) -> Account:
     account = get(tx, uuid)
     check_if_match(if_match, account_etag(account), lambda: public(account))
     return account
@@ -121,7 +119,7 @@ def _get_matching(tx: Tx, uuid: str, if_match: str | None) -> dict[str, Any]:
 
 def replace(
     tx: Tx, actor: Actor, uuid: str, body: AccountIn, now: datetime, if_match: str | None
-) -> dict[str, Any]:
+) -> Account:
     """Full replacement of the mutable fields; an identical body changes nothing."""
     account = _get_matching(tx, uuid, if_match)
     fields = _fields(body, now)
@@ -129,23 +127,23 @@ def replace(
     if fields == before:
         return account
     stamp = iso(now)
-    updated = tx.update_account(uuid, {**fields, "updated_at": stamp})
+    updated = tx.accounts.update(uuid, {**fields, "updated_at": stamp})
     _audit(tx, "updated", actor, updated, stamp, before=before, after=_mutable(updated))
     return updated
 
 
 def set_active(
     tx: Tx, actor: Actor, uuid: str, active: bool, now: datetime, if_match: str | None
-) -> dict[str, Any]:
+) -> Account:
     """Enable or disable; disabling revokes the sessions, so re-enabling does not revive them."""
     account = _get_matching(tx, uuid, if_match)
     if account["is_active"] == active:
         return account
     stamp = iso(now)
-    updated = tx.update_account(uuid, {"is_active": active, "updated_at": stamp})
+    updated = tx.accounts.update(uuid, {"is_active": active, "updated_at": stamp})
     details: dict[str, Any] = {}
     if not active:
-        details["sessions_revoked"] = tx.revoke_sessions(uuid, stamp)
+        details["sessions_revoked"] = tx.sessions.revoke_all(uuid, stamp)
     _audit(tx, "enabled" if active else "disabled", actor, updated, stamp, **details)
     return updated
 
@@ -157,20 +155,20 @@ def regenerate_secret(
     revoke_sessions: bool,
     now: datetime,
     if_match: str | None,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Account, str]:
     """A new secret; sessions live on until their TTL unless `revoke_sessions`."""
     _get_matching(tx, uuid, if_match)
     secret = new_secret()
     stamp = iso(now)
-    updated = tx.update_account(
+    updated = tx.accounts.update(
         uuid,
         {
-            "secret_digest": secret_digest(tx.server_key(), secret),
+            "secret_digest": secret_digest(tx.keys.get(CLIENT_SECRET_KEY), secret),
             "secret_created_at": stamp,
             "updated_at": stamp,
         },
     )
-    revoked = tx.revoke_sessions(uuid, stamp) if revoke_sessions else 0
+    revoked = tx.sessions.revoke_all(uuid, stamp) if revoke_sessions else 0
     _audit(tx, "secret_regenerated", actor, updated, stamp, sessions_revoked=revoked)
     return updated, secret
 
@@ -178,5 +176,5 @@ def regenerate_secret(
 def delete(tx: Tx, actor: Actor, uuid: str, now: datetime, if_match: str | None) -> None:
     """Remove the account and its sessions; its audit history stays."""
     account = _get_matching(tx, uuid, if_match)
-    tx.delete_account(uuid)
+    tx.accounts.delete(uuid)
     _audit(tx, "deleted", actor, account, iso(now), before=_mutable(account))

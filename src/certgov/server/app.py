@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready app over the settings' database (schema created or kept)."""
     settings = settings or Settings()
     store = Store(settings.database_url)
+    store.create_schema()
     ca = load_or_create(store, settings.now())
     server = Server(settings, store, RateLimiter(settings.rate_limit, settings.clock), ca)
 

@@ -20,7 +20,7 @@ from certgov.server.context import Server, client_ip, ip_text, iso, parse_ts, se
 from certgov.server.models import LoginIn
 from certgov.server.netaddr import IPAddress, in_networks, parse_allowlist
 from certgov.server.security import new_token, same, secret_digest, token_digest
-from certgov.server.store import Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Account, Tx
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{64}")
@@ -35,21 +35,21 @@ bearer_scheme = HTTPBearer(auto_error=False, description="A session token from t
 class Principal:
     """An authenticated caller."""
 
-    account: dict[str, Any]
+    account: Account
     token_digest: str
     ip: str | None
 
     @property
     def uuid(self) -> str:
-        return str(self.account["uuid"])
+        return self.account["uuid"]
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.uuid, str(self.account["name"]), self.ip)
+        return Actor(self.uuid, self.account["name"], self.ip)
 
 
-def account_target(account: dict[str, Any]) -> Target:
-    return Target("service_account", str(account["uuid"]), str(account["name"]))
+def account_target(account: Account) -> Target:
+    return Target("service_account", account["uuid"], account["name"])
 
 
 def covers(scopes: list[str], needed: str) -> bool:
@@ -57,12 +57,12 @@ def covers(scopes: list[str], needed: str) -> bool:
     return max((SCOPE_LEVEL.get(s, 0) for s in scopes), default=0) >= SCOPE_LEVEL[needed]
 
 
-def is_expired(account: dict[str, Any], now: datetime) -> bool:
+def is_expired(account: Account, now: datetime) -> bool:
     expires_at = account["expires_at"]
     return expires_at is not None and now >= parse_ts(expires_at)
 
 
-def ip_allowed(account: dict[str, Any], addr: IPAddress | None) -> bool:
+def ip_allowed(account: Account, addr: IPAddress | None) -> bool:
     allowlist = account["ip_allowlist"]
     return not allowlist or in_networks(addr, parse_allowlist(allowlist))
 
@@ -85,8 +85,8 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
     refusal: problems.ApiProblem | None = None
     result: dict[str, Any] = {}
     with server.store.transaction() as tx:
-        account = tx.get_account(body.uuid.lower()) if _valid_uuid(body.uuid) else None
-        presented = secret_digest(tx.server_key(), body.client_secret)
+        account = tx.accounts.get(body.uuid.lower()) if _valid_uuid(body.uuid) else None
+        presented = secret_digest(tx.keys.get(CLIENT_SECRET_KEY), body.client_secret)
         if account is None:
             _ = same(body.client_id, _DUMMY_CLIENT_ID) & same(presented, _DUMMY_DIGEST)
             _audit_failure(tx, None, ip, "INVALID_CREDENTIALS", iso(now))
@@ -98,7 +98,7 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
             if refusal is None:
                 result = _open_session(tx, server, account, ip, now)
             elif refusal.code == "INVALID_CREDENTIALS":
-                tx.add_login_failure(account["uuid"], iso(now))
+                tx.login_failures.add(account["uuid"], iso(now))
     if refusal is not None:
         raise refusal
     return result
@@ -107,7 +107,7 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
 def _check_account(
     tx: Tx,
     server: Server,
-    account: dict[str, Any],
+    account: Account,
     addr: IPAddress | None,
     now: datetime,
     credentials_ok: bool,
@@ -118,7 +118,7 @@ def _check_account(
     if not credentials_ok:
         refusal = problems.invalid_credentials()
     else:
-        failures = tx.login_failures_since(account["uuid"], iso(now - settings.lockout_window))
+        failures = tx.login_failures.since(account["uuid"], iso(now - settings.lockout_window))
         if len(failures) >= settings.lockout_threshold:
             until = parse_ts(failures[-settings.lockout_threshold]) + settings.lockout_window
             wait = math.ceil((until - now).total_seconds())
@@ -136,30 +136,28 @@ def _check_account(
     return refusal
 
 
-def _audit_failure(
-    tx: Tx, account: dict[str, Any] | None, ip: str | None, code: str, at: str
-) -> None:
+def _audit_failure(tx: Tx, account: Account | None, ip: str | None, code: str, at: str) -> None:
     if account is None:
         actor, target = Actor(None, None, ip), None
     else:
-        actor = Actor(str(account["uuid"]), str(account["name"]), ip)
+        actor = Actor(account["uuid"], account["name"], ip)
         target = account_target(account)
-    tx.append_audit(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)
+    tx.audit.append(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)
 
 
 def _open_session(
-    tx: Tx, server: Server, account: dict[str, Any], ip: str | None, now: datetime
+    tx: Tx, server: Server, account: Account, ip: str | None, now: datetime
 ) -> dict[str, Any]:
     token = new_token()
     expires = now + server.settings.session_ttl
     if account["expires_at"] is not None:
         # A session never outlives its account.
         expires = min(expires, parse_ts(account["expires_at"]))
-    tx.insert_session(token_digest(token), account["uuid"], iso(now), iso(expires))
-    tx.clear_login_failures(account["uuid"])
-    tx.touch_account(account["uuid"], iso(now))
-    actor = Actor(str(account["uuid"]), str(account["name"]), ip)
-    tx.append_audit(
+    tx.sessions.insert(token_digest(token), account["uuid"], iso(now), iso(expires))
+    tx.login_failures.clear(account["uuid"])
+    tx.accounts.touch(account["uuid"], iso(now))
+    actor = Actor(account["uuid"], account["name"], ip)
+    tx.audit.append(
         AuditRecord("service_account.auth.success", actor, account_target(account)), iso(now)
     )
     return {
@@ -174,7 +172,7 @@ def _open_session(
     }
 
 
-def summary(account: dict[str, Any]) -> dict[str, Any]:
+def summary(account: Account) -> dict[str, Any]:
     return {"uuid": account["uuid"], "name": account["name"], "scopes": account["scopes"]}
 
 
@@ -203,17 +201,17 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
     digest = token_digest(token)
     now = server.now()
     with server.store.reading() as tx:
-        session = tx.get_session(digest)
-        account = None if session is None else tx.get_account(session["account_uuid"])
+        session = tx.sessions.get(digest)
+        account = None if session is None else tx.accounts.get(session.account_uuid)
     if session is None or account is None:
         raise problems.invalid_session()
     if not account["is_active"]:
         raise _inactive()
     if is_expired(account, now):
         raise _expired()
-    if session["revoked_at"] is not None:
+    if session.revoked_at is not None:
         raise problems.invalid_session()
-    if now >= parse_ts(session["expires_at"]):
+    if now >= parse_ts(session.expires_at):
         raise problems.ApiProblem(401, "SESSION_EXPIRED", "the session has expired; log in again")
     if not ip_allowed(account, addr):
         raise _ip_refused()
@@ -222,11 +220,11 @@ def authenticate(server: Server, authorization: str | None, addr: IPAddress | No
 
 def session_info(server: Server, principal: Principal) -> dict[str, Any]:
     with server.store.reading() as tx:
-        session = tx.get_session(principal.token_digest)
+        session = tx.sessions.get(principal.token_digest)
     assert session is not None
-    expires = parse_ts(session["expires_at"])
+    expires = parse_ts(session.expires_at)
     return {
-        "expires_at": session["expires_at"],
+        "expires_at": session.expires_at,
         "expires_in": int((expires - server.now()).total_seconds()),
     }
 
@@ -234,8 +232,8 @@ def session_info(server: Server, principal: Principal) -> dict[str, Any]:
 def revoke(server: Server, principal: Principal) -> None:
     now = iso(server.now())
     with server.store.transaction() as tx:
-        tx.revoke_session(principal.token_digest, now)
-        tx.append_audit(
+        tx.sessions.revoke(principal.token_digest, now)
+        tx.audit.append(
             AuditRecord(
                 "service_account.session.revoked",
                 principal.actor,

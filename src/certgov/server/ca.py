@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from certgov.server.store import Store
+from certgov.server.store import Store, StoredCA
 
 CA_VALIDITY = timedelta(days=3650)
 # What enforce_values may fill in, as subject attributes.
@@ -66,7 +66,7 @@ class LocalCA:
         return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _new_ca(now: datetime) -> tuple[str, str]:
+def _new_ca(now: datetime) -> StoredCA:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -105,18 +105,18 @@ def _new_ca(now: datetime) -> tuple[str, str]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+    return StoredCA(key_pem, cert.public_bytes(serialization.Encoding.PEM).decode())
 
 
 def load_or_create(store: Store, now: datetime) -> LocalCA:
     """The CA stored in the database; the first start (of any process) creates it."""
     with store.transaction() as tx:
-        stored = tx.get_ca()
+        stored = tx.ca.get()
         if stored is None:
             candidate = _new_ca(now)
-            stored = candidate if tx.put_ca(*candidate) else tx.get_ca()
+            stored = candidate if tx.ca.put(candidate) else tx.ca.get()
     assert stored is not None
-    key = serialization.load_pem_private_key(stored[0].encode(), password=None)
+    key = serialization.load_pem_private_key(stored.key_pem.encode(), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError("the stored CA key is not an ECDSA key")
-    return LocalCA(key, x509.load_pem_x509_certificate(stored[1].encode()))
+    return LocalCA(key, x509.load_pem_x509_certificate(stored.cert_pem.encode()))

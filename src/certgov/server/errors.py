@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certgov.server.problems import ApiProblem
+from certgov.server.store.errors import AuditUnavailable, NameTaken, StoreError
 
 log = logging.getLogger("certgov.server")
 
@@ -21,6 +22,19 @@ _MESSAGES = {
     "extra_forbidden": "unknown field",
 }
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+# The contract's (status, code) for each refusal of the store.
+_STORE_CODES: dict[type[StoreError], tuple[int, str]] = {
+    NameTaken: (409, "CONFLICT"),
+    AuditUnavailable: (503, "AUDIT_UNAVAILABLE"),
+}
+
+
+def as_problem(error: ApiProblem | StoreError) -> ApiProblem:
+    """The envelope a refusal answers with, whether the server or its store refused."""
+    if isinstance(error, ApiProblem):
+        return error
+    status, code = _STORE_CODES[type(error)]
+    return ApiProblem(status, code, str(error))
 
 
 def field_path(loc: Sequence[Any]) -> str:
@@ -68,6 +82,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, ApiProblem)
         return _problem_response(exc)
 
+    async def on_store_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StoreError)
+        return _problem_response(as_problem(exc))
+
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         details = []
@@ -101,6 +119,7 @@ def install(app: FastAPI) -> None:
         return _problem_response(ApiProblem(500, "INTERNAL_ERROR", "internal server error"))
 
     app.add_exception_handler(ApiProblem, on_problem)
+    app.add_exception_handler(StoreError, on_store_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)

@@ -72,7 +72,7 @@ def dry_run(tx: Tx, actor: Actor, body: Any, now: datetime) -> dict[str, Any]:
     else:
         evaluation = evaluate(request, policies.enabled_inputs(tx))
     details = {**_summary(evaluation), "mode": _mode(body), "request": request_to_json(request)}
-    tx.append_audit(AuditRecord("policy.validated", actor, target, details=details), iso(now))
+    tx.audit.append(AuditRecord("policy.validated", actor, target, details=details), iso(now))
     return {"success": True, "data": evaluation.to_json()}
 
 
@@ -92,7 +92,7 @@ def request_certificate(tx: Tx, actor: Actor, body: Any, now: datetime, ca: Loca
     data = evaluation.to_json()
     blocked = not evaluation.allowed
     details = {**_summary(evaluation), "request": request_to_json(request)}
-    tx.append_audit(
+    tx.audit.append(
         AuditRecord(
             "certificate.requested",
             actor,

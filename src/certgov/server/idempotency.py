@@ -15,10 +15,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from certgov.server import problems
+from certgov.server import errors, problems
 from certgov.server.audit import canonical_json
 from certgov.server.context import Server, iso
-from certgov.server.store import Tx
+from certgov.server.store import StoredAnswer, Tx
+from certgov.server.store.errors import StoreError
 
 KEY_MAX = 255
 
@@ -36,18 +37,17 @@ class Answer:
         return JSONResponse(self.body, self.status, self.headers)
 
 
-def _stored(answer: Answer) -> dict[str, Any]:
+def _stored(answer: Answer, digest: str) -> StoredAnswer:
     body = answer.replay_body if answer.replay_body is not None else answer.body
-    return {"body": body, "headers": answer.headers}
+    return StoredAnswer(digest, answer.status, {"body": body, "headers": answer.headers})
 
 
-def _replay(record: dict[str, Any], digest: str) -> Answer:
-    if record["request_digest"] != digest:
+def _replay(record: StoredAnswer, digest: str) -> Answer:
+    if record.request_digest != digest:
         raise problems.conflict("this Idempotency-Key was used with a different request")
-    stored = record["response"]
-    headers = dict(stored["headers"])
+    headers = dict(record.response["headers"])
     headers["Idempotent-Replayed"] = "true"
-    return Answer(int(record["status"]), stored["body"], headers)
+    return Answer(record.status, record.response["body"], headers)
 
 
 def run_idempotent(
@@ -70,30 +70,31 @@ def run_idempotent(
     since = iso(now - server.settings.idempotency_ttl)
     try:
         with server.store.transaction() as tx:
-            record = tx.get_idempotent(account_uuid, key, since)
+            record = tx.idempotency.get(account_uuid, key, since)
             if record is not None:
                 return _replay(record, digest)
             answer = create(tx)
-            recorded = tx.put_idempotent(
-                account_uuid, key, digest, answer.status, _stored(answer), iso(now), since
+            recorded = tx.idempotency.put(
+                account_uuid, key, _stored(answer, digest), iso(now), since
             )
             if recorded:
                 return answer
             # A concurrent request with the same key committed first: roll this one back.
             raise problems.conflict("this Idempotency-Key was used concurrently")
-    except problems.ApiProblem as problem:
+    except (problems.ApiProblem, StoreError) as exc:
+        problem = errors.as_problem(exc)
         if problem.status >= 500:
             raise
         refused = Answer(problem.status, problem.body(), dict(problem.headers))
         with server.store.transaction() as tx:
-            recorded = tx.put_idempotent(
-                account_uuid, key, digest, refused.status, _stored(refused), iso(now), since
+            recorded = tx.idempotency.put(
+                account_uuid, key, _stored(refused, digest), iso(now), since
             )
         if recorded:
             raise
         # The key was recorded by a concurrent request: answer as a repeat of that one.
         with server.store.transaction() as tx:
-            record = tx.get_idempotent(account_uuid, key, since)
+            record = tx.idempotency.get(account_uuid, key, since)
         if record is None:
             raise
         return _replay(record, digest)

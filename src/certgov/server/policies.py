@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from certgov.rules.domains import normalise_pattern
 from certgov.rules.engine import PolicyInput
@@ -15,9 +15,9 @@ from certgov.server.audit import Actor, AuditRecord, Target
 from certgov.server.conditional import check_if_match, etag
 from certgov.server.context import iso
 from certgov.server.idempotency import Answer
-from certgov.server.store import Tx
+from certgov.server.store import Policy, Tx
 
-PUBLIC_FIELDS = (
+PUBLIC_FIELDS: Final = (
     "id",
     "name",
     "description",
@@ -27,7 +27,7 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
 )
-SPEC_FIELDS = ("name", "description", "is_enabled", "matching_criteria", "rules")
+SPEC_FIELDS: Final = ("name", "description", "is_enabled", "matching_criteria", "rules")
 
 
 def problem_details(found: Sequence[tuple[str, str]], prefix: str = "") -> list[dict[str, str]]:
@@ -64,64 +64,62 @@ def checked(body: Any) -> dict[str, Any]:
     }
 
 
-def public(policy: dict[str, Any]) -> dict[str, Any]:
+def public(policy: Policy) -> dict[str, Any]:
     return {k: policy[k] for k in PUBLIC_FIELDS}
 
 
-def policy_etag(policy: dict[str, Any]) -> str:
-    return etag(policy["id"], int(policy["revision"]))
+def policy_etag(policy: Policy) -> str:
+    return etag(policy["id"], policy["revision"])
 
 
-def list_item(policy: dict[str, Any]) -> dict[str, Any]:
+def list_item(policy: Policy) -> dict[str, Any]:
     return {**public(policy), "etag": policy_etag(policy)}
 
 
-def spec(policy: dict[str, Any]) -> dict[str, Any]:
+def spec(policy: Policy) -> dict[str, Any]:
     return {k: policy[k] for k in SPEC_FIELDS}
 
 
-def engine_input(policy: dict[str, Any]) -> PolicyInput:
+def engine_input(policy: Policy) -> PolicyInput:
     return PolicyInput.from_stored(public(policy))
 
 
-def target(policy: dict[str, Any]) -> Target:
-    return Target("policy", str(policy["id"]), str(policy["name"]))
+def target(policy: Policy) -> Target:
+    return Target("policy", str(policy["id"]), policy["name"])
 
 
-def _audit(
-    tx: Tx, kind: str, actor: Actor, policy: dict[str, Any], at: str, **details: Any
-) -> None:
-    tx.append_audit(AuditRecord(f"policy.{kind}", actor, target(policy), details=details), at)
+def _audit(tx: Tx, kind: str, actor: Actor, policy: Policy, at: str, **details: Any) -> None:
+    tx.audit.append(AuditRecord(f"policy.{kind}", actor, target(policy), details=details), at)
 
 
-def get(tx: Tx, policy_id: int) -> dict[str, Any]:
-    policy = tx.get_policy(policy_id)
+def get(tx: Tx, policy_id: int) -> Policy:
+    policy = tx.policies.get(policy_id)
     if policy is None:
         raise problems.not_found("policy", str(policy_id))
     return policy
 
 
-def _get_matching(tx: Tx, policy_id: int, if_match: str | None) -> dict[str, Any]:
+def _get_matching(tx: Tx, policy_id: int, if_match: str | None) -> Policy:
     policy = get(tx, policy_id)
     check_if_match(if_match, policy_etag(policy), lambda: public(policy))
     return policy
 
 
-def single_answer(policy: dict[str, Any], status: int = 200) -> Answer:
+def single_answer(policy: Policy, status: int = 200) -> Answer:
     return Answer(status, {"success": True, "data": public(policy)}, {"ETag": policy_etag(policy)})
 
 
-def create(tx: Tx, actor: Actor, body: Any, now: datetime) -> dict[str, Any]:
+def create(tx: Tx, actor: Actor, body: Any, now: datetime) -> Policy:
     fields = checked(body)
     stamp = iso(now)
-    policy = tx.insert_policy({**fields, "created_at": stamp, "updated_at": stamp, "revision": 1})
+    policy = tx.policies.insert({**fields, "created_at": stamp, "updated_at": stamp, "revision": 1})
     _audit(tx, "created", actor, policy, stamp, after=spec(policy))
     return policy
 
 
 def replace(
     tx: Tx, actor: Actor, policy_id: int, body: Any, now: datetime, if_match: str | None
-) -> dict[str, Any]:
+) -> Policy:
     """Full replacement: what the body leaves out takes its default (so: disabled)."""
     policy = _get_matching(tx, policy_id, if_match)
     fields = checked(body)
@@ -129,19 +127,19 @@ def replace(
     if fields == before:
         return policy
     stamp = iso(now)
-    updated = tx.update_policy(policy_id, {**fields, "updated_at": stamp})
+    updated = tx.policies.update(policy_id, {**fields, "updated_at": stamp})
     _audit(tx, "updated", actor, updated, stamp, before=before, after=spec(updated))
     return updated
 
 
 def set_enabled(
     tx: Tx, actor: Actor, policy_id: int, enabled: bool, now: datetime, if_match: str | None
-) -> dict[str, Any]:
+) -> Policy:
     policy = _get_matching(tx, policy_id, if_match)
     if policy["is_enabled"] == enabled:
         return policy
     stamp = iso(now)
-    updated = tx.update_policy(policy_id, {"is_enabled": enabled, "updated_at": stamp})
+    updated = tx.policies.update(policy_id, {"is_enabled": enabled, "updated_at": stamp})
     kind = "enabled" if enabled else "disabled"
     _audit(tx, kind, actor, updated, stamp, before=spec(policy), after=spec(updated))
     return updated
@@ -149,11 +147,10 @@ def set_enabled(
 
 def delete(tx: Tx, actor: Actor, policy_id: int, now: datetime, if_match: str | None) -> None:
     policy = _get_matching(tx, policy_id, if_match)
-    tx.delete_policy(policy_id)
+    tx.policies.delete(policy_id)
     _audit(tx, "deleted", actor, policy, iso(now), before=spec(policy))
 
 
 def enabled_inputs(tx: Tx) -> list[PolicyInput]:
     """Every enabled policy, as the rule engine takes them."""
-    policies, _ = tx.list_policies(0, 0, enabled=True)
-    return [engine_input(p) for p in policies]
+    return [engine_input(p) for p in tx.policies.enabled()]

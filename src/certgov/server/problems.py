@@ -65,12 +65,6 @@ def too_many_requests(retry_after: int, message: str) -> ApiProblem:
     )
 
 
-def audit_unavailable() -> ApiProblem:
-    return ApiProblem(
-        503, "AUDIT_UNAVAILABLE", "the audit log cannot be written; nothing was changed"
-    )
-
-
 def precondition_failed(current: Mapping[str, Any]) -> ApiProblem:
     return ApiProblem(
         412,

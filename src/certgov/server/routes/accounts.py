@@ -26,7 +26,7 @@ from certgov.server.routes.common import (
     listed,
     paging,
 )
-from certgov.server.store import Tx
+from certgov.server.store import Account, Tx
 
 router = APIRouter(prefix="/service/service-accounts", tags=["service accounts"])
 Admin = Annotated[Principal, Depends(auth.requires("admin"))]
@@ -37,7 +37,7 @@ IdempotencyKey = Annotated[
 WRITE_ERRORS = error_responses(*AUTHENTICATED, 404, 409, 412, 503)
 
 
-def _single(response: Response, account: dict[str, Any]) -> dict[str, Any]:
+def _single(response: Response, account: Account) -> dict[str, Any]:
     response.headers["ETag"] = accounts.account_etag(account)
     return {"success": True, "data": accounts.public(account)}
 
@@ -47,7 +47,7 @@ def list_accounts(
     request: Request, principal: Admin, page: Annotated[Paging, Depends(paging)]
 ) -> JSONResponse:
     with server_of(request).store.reading() as tx:
-        items, total = tx.list_accounts(page.offset, page.per_page)
+        items, total = tx.accounts.page(page.offset, page.per_page)
     return listed([accounts.list_item(a) for a in items], page, total)
 
 

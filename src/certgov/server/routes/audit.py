@@ -43,5 +43,5 @@ def list_events(
         outcome=outcome,
     )
     with server_of(request).store.reading() as tx:
-        events, total = tx.list_audit(flt, page.offset, page.per_page)
+        events, total = tx.audit.page(flt, page.offset, page.per_page)
     return listed(events, page, total)

@@ -1,4 +1,4 @@
-"""What the routes share: paging, the documented error answers, JSON answers with headers."""
+"""What the routes share: paging, the documented error answers, list answers."""
 
 from __future__ import annotations
 
@@ -46,12 +46,6 @@ def paging(
     per_page: int = Query(25, ge=1, le=PER_PAGE_MAX, description="items per page, at most 100"),
 ) -> Paging:
     return Paging(page, per_page)
-
-
-def json_answer(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(body, status, headers)
 
 
 def listed(data: list[dict[str, Any]], page: Paging, total: int) -> JSONResponse:

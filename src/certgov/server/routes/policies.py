@@ -14,7 +14,7 @@ from certgov.server.idempotency import Answer, run_idempotent
 from certgov.server.models import Ok, PolicyIn, PolicyList, PolicyOut, ValidateIn, ValidateOut
 from certgov.server.routes.body import documented_body, json_body
 from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, listed, paging
-from certgov.server.store import Tx
+from certgov.server.store import Policy, Tx
 
 router = APIRouter(prefix="/service/policies", tags=["policies"])
 Reader = Annotated[Principal, Depends(auth.requires("read"))]
@@ -27,7 +27,7 @@ IdempotencyKey = Annotated[
 WRITE_ERRORS = error_responses(*AUTHENTICATED, 404, 409, 412, 503)
 
 
-def _single(response: Response, policy: dict[str, Any]) -> dict[str, Any]:
+def _single(response: Response, policy: Policy) -> dict[str, Any]:
     response.headers["ETag"] = policies.policy_etag(policy)
     return {"success": True, "data": policies.public(policy)}
 
@@ -45,7 +45,7 @@ def list_policies(
     enabled: Annotated[bool | None, Query(description="only enabled, or only disabled")] = None,
 ) -> JSONResponse:
     with server_of(request).store.reading() as tx:
-        items, total = tx.list_policies(page.offset, page.per_page, enabled)
+        items, total = tx.policies.page(page.offset, page.per_page, enabled)
     return listed([policies.list_item(p) for p in items], page, total)
 
 
