@@ -12,6 +12,7 @@ from certgov.cli import cli
 from certgov.cli.import_cmd import config_server
 from certgov.errors import ApiError
 from certgov.rules.catalogue import CATALOGUE
+from tests.expected import no_changes
 from tests.integration.conftest import LiveServer
 
 ACCOUNTS = [
@@ -101,9 +102,7 @@ def import_then_plan(live: LiveServer, out: Path, counts: str, *args: str) -> No
     planned = live.cli("plan", str(out), "--detailed-exitcode", "--no-color")
     assert planned.exit_code == 0, planned.output
     objects = sum(int(n) for n in re.findall(r"\d+", counts))
-    assert planned.output == (
-        f"No changes. The live tenant matches the declarations.\nAlso: {objects} unchanged.\n"
-    )
+    assert planned.stdout == no_changes(live.url, f"{objects} unchanged")
 
 
 def test_import_of_accounts_plans_no_changes(live: LiveServer, tmp_path: Path) -> None:

@@ -152,7 +152,10 @@ def test_an_account_file_marks_the_secret_to_fill_in() -> None:
         "enabled: true\n"
         "# FILL IN before this account's next secret rotation: the live secret cannot be read\n"
         "# back, so certgov import leaves it where it is. Name a store from secret_stores in\n"
-        "# certgov.yaml and uncomment (certgov lint CG006 lists the accounts still without one):\n"
+        "# certgov.yaml and uncomment (certgov lint CG006 lists the accounts still without one),\n"
+        "# then hand certgov the secret in use, so that plan does not rotate it:\n"
+        "#   certgov secret adopt 'ServiceAccount/ci: policy validation #1' --from-env SECRET"
+        "   (or the secret on stdin)\n"
         "# secret:\n"
         "#   store: FILL-IN\n"
         '#   path: "clm/ci: policy validation #1"\n'

@@ -12,6 +12,7 @@ import pytest
 from certgov.client import ClmClient, Credentials
 from certgov.errors import AuthenticationError
 from certgov.resources import data_dir
+from tests.expected import no_changes, url_note
 from tests.integration.conftest import LiveServer
 
 
@@ -38,14 +39,11 @@ def test_plan_apply_plan_converges_and_stores_working_secrets(
     applied = live.cli("apply", str(repo), "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.splitlines()[-1] == "Apply complete: 3 created, 0 updated, 0 failed."
-    assert sorted(applied.stderr.splitlines()) == []
+    assert applied.stderr.splitlines() == [url_note(live.url)]
 
     again = live.cli("plan", str(repo), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
-    assert (
-        again.stdout
-        == "No changes. The live tenant matches the declarations.\nAlso: 3 unchanged, 1 ignored.\n"
-    )
+    assert again.stdout == no_changes(live.url, "3 unchanged, 1 ignored")
 
     store = repo / ".certgov-secrets"
     records = sorted(p.name for p in store.glob("*.json"))

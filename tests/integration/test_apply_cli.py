@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from tests.expected import plan_head
 from tests.integration.conftest import LiveServer
 from tests.integration.crashrepo import write_repo
 
@@ -109,11 +110,16 @@ def test_a_partial_failure_lists_what_failed_and_the_next_plan_shows_it(
         "error: 1 change(s) did not apply; run `certgov plan` to see what remains",
     ]
     remaining = live_sqlite.cli("plan", str(repo))
-    assert remaining.stdout.splitlines()[:4] == [
+    assert remaining.stdout.splitlines()[:10] == [
+        *plan_head(live_sqlite.url).splitlines(),
+        "Risks for a security review:",
+        "  ServiceAccount/acct-000: secret rotated: whoever uses the current secret is cut off",
+        "  ServiceAccount/acct-001: secret rotated: whoever uses the current secret is cut off",
+        "",
         "certgov will perform the following actions:",
         "",
         "  # ServiceAccount/acct-000 will have its secret rotated",
-        "  # (the store local has no record at accounts/acct-000)",
+        "  # (the store local has no record at accounts/acct-000; the account was never used)",
     ]
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from certgov.plan.schema import plan_schema_problems
+from tests.expected import NO_CHANGES, plan_head, url_note
 from tests.integration.conftest import LiveServer, copy_example
 
 
@@ -27,11 +28,11 @@ def test_quickstart_plan_apply_plan_has_no_changes(live: LiveServer, tmp_path: P
     applied = live.cli("apply", str(plan_file))
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.splitlines()[-1] == "Apply complete: 6 created, 0 updated, 0 failed."
-    assert sorted(applied.stderr.splitlines()) == []
+    assert applied.stderr.splitlines() == [url_note(live.url)]
 
     again = live.cli("plan", str(repo), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith("No changes. The live tenant matches the declarations.\n")
+    assert again.stdout.startswith(plan_head(live.url) + NO_CHANGES + "\n")
 
     with live.client() as client:
         policies = {p["name"]: p for p in client.list_policies()}
@@ -62,6 +63,7 @@ def test_apply_of_a_plan_file_refuses_a_stale_plan(live: LiveServer, tmp_path: P
     refused = live.cli("apply", str(plan_file))
     assert refused.exit_code == 1
     assert refused.stderr == (
+        f"{url_note(live.url)}\n"
         "error: the plan is stale; make a new plan. Changed since the plan:\n"
         "  Policy/Development Policy: changed since the plan (description: "
         "'Short-lived certificates for development, only under dev.example.com' → 'by hand')\n"
@@ -93,10 +95,12 @@ def test_expect_fingerprint_refuses_other_changes(live: LiveServer, tmp_path: Pa
     )
     refused = live.cli("apply", str(repo), "--auto-approve", "--expect-plan", str(reviewed))
     assert refused.exit_code == 1
-    lines = refused.stderr.splitlines()
+    note, *lines = refused.stderr.splitlines()
+    assert note == url_note(live.url)
     assert lines[0].startswith("error: the plan's changes (sha256:")
     assert lines[1:] == [
-        "  ~ create Policy/Development Policy: differs in after.rules[2].values.max_days, tests.results[1].violations[0].message"
+        "  ~ create Policy/Development Policy: differs in"
+        " after.rules.enforce_max_validity.values.max_days, tests.results"
     ]
     fingerprint = json.loads(reviewed.read_text())["changes_fingerprint"]
     (repo / "policies" / "development.yaml").write_text(

@@ -133,7 +133,8 @@ def test_cg006_no_secret(tmp_path: Path) -> None:
     repo = account_repo(tmp_path, FULL.replace(SECRET, ""))
     assert lines(run_lint(repo), "CG006") == [
         "a.yaml:3:7: warning CG006 ServiceAccount/svc declares no secret.store; name a store"
-        " from certgov.yaml so its secret can be rotated"
+        " from certgov.yaml so its secret can be rotated, then store the secret in use with"
+        " `certgov secret adopt ServiceAccount/svc` so that plan does not rotate it"
     ]
 
 

@@ -50,7 +50,9 @@ def test_probe_request_uses_the_first_domain_without_wildcard() -> None:
 
 def test_a_policy_without_tests_gets_one_probe_without_expectation() -> None:
     (case,) = cases_for(policy("p"))
-    assert case == PolicyTestCase("p", "dry-run probe", probe_request(policy("p")), None)
+    assert case == PolicyTestCase(
+        "p", "dry-run probe", probe_request(policy("p")), None, probe=True
+    )
 
 
 def test_accounts_have_no_cases() -> None:
