@@ -127,7 +127,8 @@ def _opening(document: PlanDocument) -> list[str]:
 
 
 def _escape(text: str) -> str:
-    return text.replace("`", "'").replace("|", "\\|").replace("<", "&lt;")
+    """Text from names and reasons, kept from opening HTML tags in the comment."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _held(document: PlanDocument) -> str:

@@ -126,7 +126,7 @@ def held_sections(held: Sequence[Held]) -> list[tuple[str, list[str]]]:
     if ignored:
         sections.append(
             (
-                "Declared but ignored (manage.<kind>.ignore matches them; not planned):",
+                "Declared but ignored (not planned):",
                 [f"{h.address}: {h.reason}" for h in ignored],
             )
         )
@@ -245,20 +245,20 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
         for change in document.changes:
             _change(w, change, document.rollout)
         w.line(summary_line(summary))
+    sections = held_sections(document.held)
     missing = missing_secret_lines(document)
     if missing:
-        w.line()
-        for line in missing:
-            w.line(line)
-    for heading, lines in held_sections(document.held):
-        _section(w, heading, lines)
+        sections.insert(0, (missing[0], missing[1:]))
     rollouts = [d for d in document.rollout if d.state != "promoted"]
     if rollouts:
-        _section(
-            w,
-            "Rollouts (rules declared hard, soft until they have earned it):",
-            [f"{d.policy} / {d.rule}: {d.state}: {d.detail}" for d in rollouts],
+        sections.append(
+            (
+                "Rollouts (rules declared hard, soft until they have earned it):",
+                [f"{d.policy} / {d.rule}: {d.state}: {d.detail}" for d in rollouts],
+            )
         )
+    for heading, lines in sections:
+        _section(w, heading, [line.strip() for line in lines])
     notes = []
     if summary["unchanged"]:
         notes.append(f"{summary['unchanged']} unchanged")
@@ -269,4 +269,6 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
     if summary["ignored"]:
         notes.append(f"{summary['ignored']} ignored")
     if notes:
+        if sections:
+            w.line()
         w.line("Also: " + ", ".join(notes) + ".")
