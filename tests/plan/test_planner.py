@@ -9,8 +9,14 @@ import pytest
 
 from certgov.diff import DiffEntry
 from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
-from certgov.plan.model import SecretTarget, StoreRecordMeta
-from certgov.state import POLICY, SERVICE_ACCOUNT, State
+from certgov.plan.model import (
+    DECLARED_BUT_IGNORED,
+    OWN_ACCOUNT,
+    Held,
+    SecretTarget,
+    StoreRecordMeta,
+)
+from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 from tests.plan.helpers import SECRET, account, policy, with_meta
 
 NOW = Facts(now=datetime(2026, 6, 1, tzinfo=UTC))
@@ -202,14 +208,136 @@ def test_plan_allows_mass_change_below_min_objects() -> None:
     assert len(plan(State.build([]), live, NOW, opts).changes) == 9
 
 
-def test_plan_rotates_when_the_store_has_no_record() -> None:
+def test_plan_rotates_a_never_used_account_whose_store_has_no_record() -> None:
     desired = State.build([account("ci", meta={"secret": SECRET})])
     live = State.build([account("ci", live=True)])
     facts = Facts(now=NOW.now, store_records={"ci": None})
     (change,) = plan(desired, live, facts, DEFAULT).changes
-    assert change.action == "rotate"
-    assert change.reason == "the store local has no record at clm/ci"
+    assert (change.action, change.missing_secret) == ("rotate", False)
+    assert change.reason == "the store local has no record at clm/ci; the account was never used"
     assert change.secret == SecretTarget("local", "clm/ci")
+
+
+def test_plan_marks_the_rotation_of_a_secret_in_use_that_the_store_has_no_record_of() -> None:
+    desired = State.build([account("ci", meta={"secret": SECRET})])
+    used = with_meta(account("ci", live=True), last_used_at="2026-05-31T00:00:00+00:00")
+    facts = Facts(now=NOW.now, store_records={"ci": None})
+    (change,) = plan(desired, State.build([used]), facts, DEFAULT).changes
+    assert (change.action, change.missing_secret) == ("rotate", True)
+    assert change.reason == "the store local has no record at clm/ci"
+
+
+def test_plan_counts_rotations_toward_the_mass_change_guard() -> None:
+    names = [f"a{i:02}" for i in range(10)]
+    desired = State.build([account(n, meta={"secret": SECRET}) for n in names])
+    live = State.build([account(n, live=True) for n in names])
+    facts = Facts(now=NOW.now, store_records=dict.fromkeys(names[:4]))
+    with pytest.raises(UnsafePlanError) as info:
+        plan(desired, live, facts, DEFAULT)
+    assert info.value.message.startswith(
+        "refusing a mass change: 4 of 10 ServiceAccount objects (40%) would be disabled, "
+        "deleted or have their secret rotated, more than the 30% allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("desired", "action", "why"),
+    [
+        (None, "disable", "it would be disabled"),
+        (account("me", scopes=["read"]), "update", "its scopes would narrow"),
+        (account("me", scopes=["admin"], enabled=False), "disable", "it would be disabled"),
+    ],
+)
+def test_plan_never_cuts_off_the_account_it_is_logged_in_as(
+    desired: Resource | None, action: str, why: str
+) -> None:
+    me = account("me", live=True, scopes=["admin"])
+    opts = PlanOptions(manage={SERVICE_ACCOUNT: KindOptions("disable")})
+    facts = Facts(now=NOW.now, own_account=me.meta["id"])
+    result = plan(State.build([desired] if desired else []), State.build([me]), facts, opts)
+    assert (result.changes, result.held) == (
+        (),
+        (
+            Held(
+                "ServiceAccount/me",
+                action,
+                OWN_ACCOUNT,
+                f"this run is logged in as this account, and {why}: make that change as "
+                "another admin account",
+            ),
+        ),
+    )
+
+
+def test_plan_holds_a_rotation_of_its_own_account_but_not_a_widening() -> None:
+    me = with_meta(account("me", live=True, scopes=["read"]), client_id="svc_x")
+    desired = with_meta(account("me", scopes=["read", "write"]), secret=SECRET)
+    facts = Facts(now=NOW.now, store_records={"me": None}, own_account=me.meta["id"])
+    result = plan(State.build([desired]), State.build([me]), facts, DEFAULT)
+    assert [c.action for c in result.changes] == ["update"]
+    assert [(h.action, h.hold) for h in result.held] == [("rotate", OWN_ACCOUNT)]
+
+
+def test_plan_says_a_declared_object_is_ignored() -> None:
+    opts = PlanOptions(manage={SERVICE_ACCOUNT: KindOptions(ignore=("legacy-*",))})
+    result = plan(State.build([account("legacy-a")]), State.build([]), NOW, opts)
+    assert (result.changes, result.ignored) == ((), ("ServiceAccount/legacy-a",))
+    assert result.held == (
+        Held(
+            "ServiceAccount/legacy-a",
+            None,
+            DECLARED_BUT_IGNORED,
+            "declared, but manage.ServiceAccount.ignore matches it, so it is not planned",
+        ),
+    )
+
+
+def test_plan_says_a_new_accounts_secret_is_not_kept_without_a_store() -> None:
+    (change,) = plan(State.build([account("ci")]), State.build([]), NOW, DEFAULT).changes
+    assert change.steps == (
+        "create",
+        "the generated secret is not kept anywhere (no secret: is declared)",
+    )
+
+
+def test_plan_keys_rule_diffs_by_action_and_ignores_their_order() -> None:
+    rules = [
+        {"action": "enforce_max_validity", "fail": "hard", "values": {"max_days": 30}},
+        {"action": "block_ca_flag", "fail": "hard"},
+    ]
+    live = State.build([policy("p", live=True, rules=rules)])
+    reordered = State.build([policy("p", rules=list(reversed(rules)))])
+    assert plan(reordered, live, NOW, DEFAULT).changes == ()
+    changed = [
+        {"action": "block_ip_in_san", "fail": "hard"},
+        {"action": "enforce_max_validity", "fail": "hard", "values": {"max_days": 200}},
+        {"action": "block_ca_flag", "fail": "hard"},
+    ]
+    (change,) = plan(State.build([policy("p", rules=changed)]), live, NOW, DEFAULT).changes
+    assert change.diff == (
+        DiffEntry("rules.block_ip_in_san", None, {"fail": "hard"}),
+        DiffEntry("rules.enforce_max_validity.values.max_days", "30", "200"),
+    )
+
+
+def test_plan_shows_a_hand_made_policy_with_two_rules_of_one_action_whole() -> None:
+    twice = [
+        {"action": "block_ca_flag", "fail": "hard"},
+        {"action": "block_ca_flag", "fail": "soft"},
+    ]
+    live = State.build([policy("p", live=True, rules=twice)])
+    once = [{"action": "block_ca_flag", "fail": "hard"}]
+    (change,) = plan(State.build([policy("p", rules=once)]), live, NOW, DEFAULT).changes
+    assert [(d.path, d.before, d.after) for d in change.diff] == [
+        (
+            "rules",
+            [
+                {"action": "block_ca_flag", "fail": "hard"},
+                {"action": "block_ca_flag", "fail": "soft"},
+            ],
+            [{"action": "block_ca_flag", "fail": "hard"}],
+        )
+    ]
 
 
 def test_plan_rotates_when_the_record_belongs_to_another_secret() -> None:

@@ -120,10 +120,15 @@ def _opening(document: PlanDocument) -> list[str]:
     if document.risks:
         head.append(f"**Risks for a security review** ({len(document.risks)}):\n\n")
         head += [
-            f"- `{_escape(r.address)}` **{r.risk}**: {_escape(r.detail)}\n" for r in document.risks
+            f"- {_inline_code(r.address)} **{r.risk}**: {_escape(r.detail)}\n"
+            for r in document.risks
         ]
         head.append("\n")
     return head
+
+
+def _inline_code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
 
 
 def _escape(text: str) -> str:
@@ -169,7 +174,7 @@ def render_text(
     if document.warnings:
         head.append("\n")
     if not changes:
-        what = "No changes in what was compared" if document.partial else "No changes"
+        what = "Nothing to change in what was compared" if document.partial else "No changes"
         head.append(f"{what} · plan `{document.fingerprint[:19]}…`\n")
         return "".join(head) + _held(document)
     head.append(verdict(document) + "\n\n")

@@ -236,7 +236,7 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
         w.line(f"warning: {warning}")
     if not document.changes:
         if document.partial:
-            w.line("No changes in what was compared; this plan is partial (see above).")
+            w.line("Nothing to change in what was compared; this plan is partial (see above).")
         else:
             w.line("No changes. The live tenant matches the declarations.")
     else:
