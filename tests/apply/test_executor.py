@@ -6,6 +6,7 @@ Each test plans desired against what the fake holds, applies that plan document 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +17,11 @@ import pytest
 
 from certgov.apply.executor import PolicyProof, run
 from certgov.apply.ops import Operations
-from certgov.apply.result import Outcome
+from certgov.apply.result import NOT_STARTED, Outcome
 from certgov.apply.stores import FileStore, SecretStore
 from certgov.client import ClmClient
 from certgov.client.live import read_live_state
-from certgov.errors import SecretStoreError, StalePlanError
+from certgov.errors import ApplyInterruptedError, SecretStoreError, StalePlanError
 from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.document import PlanDocument, build_document
 from certgov.plan.model import StoreRecordMeta
@@ -540,3 +541,62 @@ def test_store_record_meta_is_not_needed_when_no_rotation(apply: Apply, fake: Fa
     record = StoreRecordMeta(made["client_id"], made["secret_created_at"])
     document, outcomes = apply(stored_account(), records={"ci": record})
     assert (document.changes, outcomes) == ((), [])
+
+
+def test_an_interrupted_apply_finishes_what_is_under_way_and_says_what_did_not_start(
+    fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
+) -> None:
+    want = State.build([account(f"a{i}") for i in range(3)] + [policy("p")])
+    document = build_document(
+        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
+        server=BASE,
+        source=SOURCE,
+        created_at=NOW.isoformat(),
+    )
+
+    stop = threading.Event()
+
+    def ctrl_c_after_the_first(outcome: Outcome) -> None:
+        stop.set()  # what Ctrl-C does while apply runs (certgov.run.apply.stop_on_interrupt)
+
+    with pytest.raises(ApplyInterruptedError) as info:
+        run(
+            document,
+            Operations.over(client),
+            stores,
+            ctrl_c_after_the_first,
+            stop=stop,
+            parallelism=1,
+        )
+    assert list(info.value.result.outcomes) == [
+        outcome("Policy/p", "create", "created disabled, 0 dry-run tests passed, enabled"),
+        outcome("ServiceAccount/a0", "create", NOT_STARTED, "not attempted"),
+        outcome("ServiceAccount/a1", "create", NOT_STARTED, "not attempted"),
+        outcome("ServiceAccount/a2", "create", NOT_STARTED, "not attempted"),
+    ]
+    assert info.value.message == (
+        "interrupted: 1 change applied, 3 not; run `certgov plan` to see what remains"
+    )
+    assert info.value.exit_code == 130
+    assert [a["name"] for a in fake.accounts.values()] == []
+
+
+def test_a_stale_plan_names_changed_rules_by_action(
+    fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
+) -> None:
+    made = fake.add_policy("p", is_enabled=True, rules=RULES)
+    want = State.build([policy("p", description="new")])
+    document = build_document(
+        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
+        server=BASE,
+        source=SOURCE,
+        created_at=NOW.isoformat(),
+    )
+    made["rules"] = [{"action": "disable_wildcard", "fail": "soft"}]
+    fake.revisions[str(made["id"])] += 1
+    with pytest.raises(StalePlanError) as info:
+        run(document, Operations.over(client), stores)
+    assert info.value.message == (
+        "the plan is stale; make a new plan. Changed since the plan:\n"
+        "  Policy/p: changed since the plan (rules.disable_wildcard.fail: 'hard' → 'soft')"
+    )

@@ -11,7 +11,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from certgov.cli.api_options import api_options, open_client, resolve_credentials, resolve_url
+from certgov.cli.api_options import (
+    api_options,
+    open_client,
+    resolve_credentials,
+    resolve_url,
+    url_note,
+)
 from certgov.errors import UsageError
 from tests.client.clm_fake import CLIENT_ID, CREDS, SECRET, UUID, FakeApi
 
@@ -112,3 +118,31 @@ def test_the_decorator_defaults(tmp_path: Path) -> None:
 def test_parallelism_must_be_positive() -> None:
     result = CliRunner().invoke(make_command({}), ["--parallelism", "0"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("url_opt", "env", "config", "expected"),
+    [
+        (
+            "https://a.test",
+            {"CERTGOV_URL": "https://b.test"},
+            "https://c.test",
+            "note: using the API at https://a.test from --url (CERTGOV_URL says https://b.test; "
+            "server: in certgov.yaml says https://c.test)",
+        ),
+        (
+            None,
+            {"CERTGOV_URL": "https://b.test"},
+            "https://c.test",
+            "note: using the API at https://b.test from CERTGOV_URL (server: in certgov.yaml "
+            "says https://c.test)",
+        ),
+        ("HTTPS://C.test:443/", {}, "https://c.test/api/v1", None),
+        (None, {}, "https://c.test", None),
+    ],
+    ids=["three-disagree", "environment-over-config", "same-api-spelt-twice", "one-source"],
+)
+def test_url_note_says_which_source_wins_when_they_disagree(
+    url_opt: str | None, env: dict[str, str], config: str, expected: str | None
+) -> None:
+    assert url_note(url_opt, config, env) == expected

@@ -458,10 +458,13 @@ def run(
     proofs: Mapping[str, PolicyProof] | None = None,
     parallelism: int = 8,
     adopt_wait: float = ADOPT_WAIT,
+    stop: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply the document's changes, phase by phase; report each outcome as it happens.
 
     Raises StalePlanError, before any write, when an object the plan touches changed since.
+    Once `stop` is set (Ctrl-C), the changes under way finish (a write cut in half helps
+    nobody) and none starts: ApplyInterruptedError carries what was done and what was not.
     """
     current = check_fresh(document, ops.read_live())
     memory = _Memory(current)
@@ -491,7 +494,7 @@ def run(
                 raise
             return f"{PAST_TENSE[change.action]} (the object already was as planned: {exc.code})"
 
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def run_one(change: Change) -> Outcome:
         if stop.is_set():
@@ -506,38 +509,29 @@ def run(
 
     outcomes: dict[int, Outcome] = {}
     failed: set[str] = set()
-    try:
-        if document.changes:
-            failpoint("before_first_write")
-        for action in ACTION_ORDER:
-            runnable = []
-            for i, change in enumerate(document.changes):
-                if change.action != action:
-                    continue
-                if change.address in failed:
-                    outcomes[i] = Outcome(change.address, action, NOT_ATTEMPTED, EARLIER_FAILED)
-                    on_outcome(outcomes[i])
-                else:
-                    runnable.append((i, change))
-            with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-                futures = [(i, pool.submit(run_one, change)) for i, change in runnable]
-                try:
-                    for i, future in futures:
-                        outcomes[i] = future.result()
-                        if outcomes[i].status != APPLIED:
-                            failed.add(outcomes[i].address)
-                except KeyboardInterrupt:
-                    # Changes under way finish (a write cut in half helps nobody); none starts.
-                    stop.set()
-                    for i, future in futures:
-                        outcomes[i] = future.result()
-                    raise
-    except KeyboardInterrupt:
+    if document.changes:
+        failpoint("before_first_write")
+    for action in ACTION_ORDER:
+        runnable = []
         for i, change in enumerate(document.changes):
-            outcomes.setdefault(
-                i, Outcome(change.address, change.action, NOT_ATTEMPTED, NOT_STARTED)
-            )
-        raise ApplyInterruptedError(_result(document, outcomes)) from None
+            if change.action != action:
+                continue
+            if change.address in failed:
+                outcomes[i] = Outcome(change.address, action, NOT_ATTEMPTED, EARLIER_FAILED)
+                on_outcome(outcomes[i])
+            else:
+                runnable.append((i, change))
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            futures = [(i, pool.submit(run_one, change)) for i, change in runnable]
+            for i, future in futures:
+                outcomes[i] = future.result()
+                if outcomes[i].status != APPLIED:
+                    failed.add(outcomes[i].address)
+        if stop.is_set():
+            for i, change in enumerate(document.changes):
+                not_started = Outcome(change.address, change.action, NOT_ATTEMPTED, NOT_STARTED)
+                outcomes.setdefault(i, not_started)
+            raise ApplyInterruptedError(_result(document, outcomes))
     return _result(document, outcomes)
 
 

@@ -50,6 +50,12 @@ class _Hooks:
     def outcome(self, outcome: Outcome) -> None:
         click.echo(_outcome_line(outcome), err=self.progress_err)
 
+    def stopping(self) -> None:
+        click.echo(
+            "interrupted: changes under way finish, no new one starts (Ctrl-C again to quit now)",
+            err=True,
+        )
+
 
 def _table(outcomes: list[Outcome]) -> list[str]:
     rows = [("ADDRESS", "ACTION", "STATUS")] + [

@@ -5,9 +5,14 @@ Both paths end in the one executor (`certgov.apply.executor.run`), over the same
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from certgov.apply.executor import PolicyProof
@@ -46,6 +51,9 @@ class ApplyHooks(Protocol):
 
     def outcome(self, outcome: Outcome) -> None:
         """One change was applied, failed, or not attempted."""
+
+    def stopping(self) -> None:
+        """Ctrl-C came while changes were applied: the run is winding down."""
 
 
 @dataclass(frozen=True)
@@ -175,11 +183,34 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
         if asks and not hooks.confirm(document):
             raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")
         client.ensure_session(SESSION_MARGIN)
-        return run(
-            document,
-            Operations.over(client),
-            stores,
-            hooks.outcome,
-            proofs=policy_proofs(decls, document),
-            parallelism=client.parallelism,
-        )
+        with stop_on_interrupt(hooks) as stop:
+            return run(
+                document,
+                Operations.over(client),
+                stores,
+                hooks.outcome,
+                proofs=policy_proofs(decls, document),
+                parallelism=client.parallelism,
+                stop=stop,
+            )
+
+
+@contextmanager
+def stop_on_interrupt(hooks: ApplyHooks) -> Iterator[threading.Event]:
+    """While changes are applied, the first Ctrl-C stops the apply cleanly (nothing new starts;
+    what is under way finishes and is reported); a second one quits at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        hooks.stopping()
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,80 @@
+"""The risks a security reviewer must see, one per line, from the changes alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from certgov.plan.model import Action, Change
+from certgov.plan.risks import Risk, change_risks
+from certgov.state import POLICY, SERVICE_ACCOUNT, policy_spec, service_account_spec
+
+ACCOUNT = service_account_spec(
+    {
+        "name": "ci",
+        "scopes": ["write"],
+        "ip_allowlist": ["203.0.113.0/24"],
+        "expires_at": "2027-01-01",
+    }
+)
+POLICY_SPEC = policy_spec(
+    {
+        "name": "p",
+        "matching_criteria": {"domains": ["*.example.com"]},
+        "rules": [{"action": "block_ca_flag", "fail": "hard"}],
+    }
+)
+
+
+def account_change(action: Action = "update", **after: Any) -> Change:
+    return Change(action, SERVICE_ACCOUNT, "ci", ACCOUNT, {**ACCOUNT, **after})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (account_change(ip_allowlist=[]), [("allowlist emptied", "any address may log in")]),
+        (account_change(ip_allowlist=["203.0.113.0/25"]), []),
+        (account_change(scopes=["read"]), []),
+        (account_change(expires_at="2026-12-01T00:00:00+00:00"), []),
+        (
+            account_change("disable", enabled=False),
+            [("account disabled", "it can no longer log in")],
+        ),
+        (
+            Change("delete", SERVICE_ACCOUNT, "ci", ACCOUNT, None),
+            [("account deleted", "it can no longer log in")],
+        ),
+        (
+            Change("delete", POLICY, "p", POLICY_SPEC, None),
+            [("policy removed", "none of its rules applies")],
+        ),
+        (
+            Change("enable", POLICY, "p", {**POLICY_SPEC, "enabled": False}, POLICY_SPEC),
+            [("rule made hard", "block_ca_flag now blocks requests")],
+        ),
+        (
+            Change("create", SERVICE_ACCOUNT, "ci", None, ACCOUNT),
+            [
+                (
+                    "account created",
+                    "scopes write; from 203.0.113.0/24; 2027-01-01T00:00:00+00:00",
+                )
+            ],
+        ),
+    ],
+    ids=[
+        "allowlist-emptied",
+        "allowlist-narrowed",
+        "scopes-narrowed",
+        "expiry-shortened",
+        "disabled",
+        "account-deleted",
+        "policy-deleted",
+        "policy-enabled",
+        "account-created",
+    ],
+)
+def test_each_change_names_its_risks(change: Change, expected: list[tuple[str, str]]) -> None:
+    assert change_risks(change) == [Risk(change.address, r, d) for r, d in expected]
