@@ -61,3 +61,22 @@ def test_each_exit_code_of_the_readme_table(
             "acct-000",
             "bootstrap-admin",
         ]
+
+
+def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += leaf_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", leaf_commands(cli), ids=" ".join)
+def test_every_usage_error_of_every_command_exits_1(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--definitely-not-an-option"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1].startswith(
+        "Error: No such option '--definitely-not-an-option'"
+    )
