@@ -94,3 +94,26 @@ def test_drift_exit_codes_add_up() -> None:
     assert DriftReport("r", hygiene=[finding]).exit_code("warning") == 8
     assert DriftReport("r", hygiene=[finding]).exit_code("error") == 0
     assert DriftReport("r", pending=[{}], hygiene=[finding]).exit_code("note") == 10
+
+
+def test_pending_names_a_changed_rule_by_its_action_and_ignores_rule_order() -> None:
+    rules = [
+        {"action": "enforce_max_validity", "fail": "hard", "values": {"max_days": 30}},
+        {"action": "block_ca_flag", "fail": "hard"},
+    ]
+    raised = [{**rules[0], "values": {"max_days": 200}}, rules[1]]
+    applied = State.build([policy("p", rules=rules)])
+    assert pending_changes(State.build([policy("p", rules=list(reversed(rules)))]), applied) == []
+    assert pending_changes(State.build([policy("p", rules=raised)]), applied) == [
+        {
+            "address": "Policy/p",
+            "change": "changed",
+            "diff": [
+                {
+                    "path": "rules.enforce_max_validity.values.max_days",
+                    "before": "30",
+                    "after": "200",
+                }
+            ],
+        }
+    ]
