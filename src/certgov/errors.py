@@ -10,6 +10,7 @@
     ├── TargetMismatchError           a plan file made for another server or environment
     ├── PartialPlanError              a plan that did not compare every managed kind
     ├── MissingSecretsError           rotations only because the store has no record
+    ├── SnapshotError                 a snapshot file that cannot be used (unreadable, edited, old)
     ├── PolicyTestsFailedError        policy tests did not hold against the dry run
     ├── ApplyFailedError              some changes failed; the others applied or not attempted
     ├── ApplyInterruptedError         Ctrl-C during apply: what was done, what was not started (130)
@@ -119,6 +120,10 @@ class PartialPlanError(CertgovError):
 
 class MissingSecretsError(CertgovError):
     """Rotations only because the store has no record of the secret, without --rotate-missing."""
+
+
+class SnapshotError(CertgovError):
+    """A snapshot that cannot be used: unreadable, edited, of another target, or too old."""
 
 
 class PolicyTestsFailedError(CertgovError):

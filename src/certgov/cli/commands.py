@@ -16,6 +16,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.rollout_cmd import rollout
     from certgov.cli.secret_cmd import secret
     from certgov.cli.server_cmd import server
+    from certgov.cli.snapshot_cmd import snapshot_command
     from certgov.cli.test_cmd import test_command
     from certgov.cli.validate_cmd import validate
 
@@ -31,3 +32,4 @@ def register(group: click.Group) -> None:
     group.add_command(comment_command)
     group.add_command(drift_command)
     group.add_command(secret)
+    group.add_command(snapshot_command)

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import click
 
 from certgov.cli.api_options import api_options, open_client
-from certgov.errors import UsageError
-
-
-def _window(text: str) -> timedelta:
-    from certgov.declarations.durations import parse_duration
-
-    try:
-        return timedelta(seconds=parse_duration(text))
-    except ValueError:
-        raise UsageError(f"--window {text!r}: expected a duration such as 24h or 7d") from None
+from certgov.cli.plan_cmd import duration_option
 
 
 @click.command("drift")
@@ -64,7 +54,7 @@ def drift_command(
     report = detect_drift(
         path,
         applied_ref,
-        _window(window),
+        duration_option("--window", window),
         lambda server: open_client(url, credentials, server, parallelism),
     )
     document = report.to_json(fail_on)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -30,6 +32,16 @@ def parse_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
                 f"--target {target!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
             )
     return targets
+
+
+def duration_option(name: str, text: str) -> timedelta:
+    """A duration option (`24h`, `7d`), or a usage error naming the option."""
+    from certgov.declarations.durations import parse_duration
+
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError:
+        raise UsageError(f"{name} {text!r}: expected a duration such as 24h or 7d") from None
 
 
 def planning(
@@ -99,6 +111,20 @@ def planning_options(command: F) -> F:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option(
+    "--snapshot",
+    "snapshot",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Compare the kinds this account cannot read (service accounts, for a read account) "
+    "with this snapshot (certgov snapshot) instead of leaving them out.",
+)
+@click.option(
+    "--max-snapshot-age",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="Refuse a snapshot older than this.",
+)
+@click.option(
     "--allow-partial",
     is_flag=True,
     help="Exit 0 (or 2) for a plan that could not compare every managed kind; it stays marked "
@@ -111,6 +137,8 @@ def plan_command(
     fmt: str,
     details_url: str | None,
     detailed_exitcode: bool,
+    snapshot: str | None,
+    max_snapshot_age: str,
     allow_partial: bool,
     targets: tuple[str, ...],
     allow_mass_change: bool,
@@ -124,7 +152,11 @@ def plan_command(
     """Show what apply would change in the live tenant to match the declarations at PATH."""
     from certgov.run.plan import plan_folder
 
-    how = planning(targets, allow_mass_change, rotate_missing, backtest_days)
+    how = replace(
+        planning(targets, allow_mass_change, rotate_missing, backtest_days),
+        snapshot=snapshot,
+        max_snapshot_age=duration_option("--max-snapshot-age", max_snapshot_age),
+    )
     if out_file:
         # Whatever happens next, a workflow must not find (and upload) an older plan here.
         Path(out_file).unlink(missing_ok=True)

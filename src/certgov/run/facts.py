@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from certgov.errors import ExtensionMissingError, ScopeError
-from certgov.plan.document import LIVE, NOT_PLANNED, Coverage
+from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage
 from certgov.plan.model import StoreRecordMeta
 from certgov.plan.rollout import RolloutFacts
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
     from certgov.client import ClmClient
     from certgov.declarations import Declarations
+    from certgov.run.snapshot import Snapshot
 
 
 Connect = Callable[[str | None], "ClmClient"]
@@ -77,13 +78,18 @@ def managed_kinds(decls: Declarations) -> set[str]:
 
 
 def read_live(
-    client: ClmClient, desired: State, managed: set[str] | None = None
+    client: ClmClient,
+    desired: State,
+    managed: set[str] | None = None,
+    snapshot: Snapshot | None = None,
+    now: datetime | None = None,
 ) -> tuple[State, State, dict[str, Coverage]]:
     """Live state of both kinds, and how each kind was compared.
 
     With an account that may not read service accounts (a CI job with scope read or write),
-    the policies alone: service accounts are then "not planned", with the reason, and left out
-    of the desired state too (`managed` says whether that makes the plan partial).
+    the policies alone: service accounts are then compared with `snapshot` when one is given,
+    else "not planned", with the reason, and left out of the desired state too (`managed` says
+    whether that makes the plan partial).
     """
     from certgov.client.live import read_live_state
 
@@ -91,6 +97,14 @@ def read_live(
         return desired, read_live_state(client), {kind: Coverage(LIVE) for kind in KINDS}
     except ScopeError as exc:
         live = read_live_state(client, kinds=(POLICY,))
+        if snapshot is not None:
+            accounts = snapshot.state(SERVICE_ACCOUNT)
+            when = snapshot.describe(now or snapshot.taken_at)
+            coverage = {
+                SERVICE_ACCOUNT: Coverage(SNAPSHOT, f"{SERVICE_ACCOUNT} compared with {when}"),
+                POLICY: Coverage(LIVE),
+            }
+            return desired, State.build([*live, *accounts]), coverage
         policies_only = State.build(desired.of_kind(POLICY))
         counted = SERVICE_ACCOUNT in (managed if managed is not None else KINDS)
         coverage = {

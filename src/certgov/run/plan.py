@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
@@ -32,6 +32,7 @@ from certgov.run.facts import (
     server_now,
     store_facts,
 )
+from certgov.run.snapshot import DEFAULT_MAX_AGE, load_snapshot
 from certgov.state import KINDS, POLICY
 
 if TYPE_CHECKING:
@@ -130,6 +131,9 @@ class Planning:
     backtest_days: int = 14
     rotate_missing: bool = False
     only_actions: tuple[str, ...] = ()
+    snapshot: str | None = None
+    """A snapshot file to compare the kinds the account cannot read with."""
+    max_snapshot_age: timedelta = DEFAULT_MAX_AGE
 
 
 def make_plan(
@@ -146,8 +150,13 @@ def make_plan(
     from certgov.client import canonical_api_root
     from certgov.declarations.warnings import file_store_warnings
 
-    desired, live, coverage = read_live(client, decls.state, managed_kinds(decls))
     when = now or server_now(client)
+    target = Target(canonical_api_root(client.server), environment)
+    snapshot = None
+    if planning.snapshot is not None:
+        snapshot = load_snapshot(planning.snapshot)
+        snapshot.check(target, when, planning.max_snapshot_age, planning.snapshot)
+    desired, live, coverage = read_live(client, decls.state, managed_kinds(decls), snapshot, when)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
     session = client.session or client.verify()
     facts = Facts(
@@ -174,7 +183,7 @@ def make_plan(
         extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
-        target=Target(canonical_api_root(client.server), environment),
+        target=target,
         coverage=coverage,
         rotate_missing=planning.rotate_missing,
     )
