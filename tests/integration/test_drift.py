@@ -98,3 +98,85 @@ def test_drift_reports_authentication_failures_as_hygiene(live: LiveServer, tmp_
             "message": "1 failed login (INVALID_CREDENTIALS) from 127.0.0.1",
         }
     ]
+
+
+def test_drift_with_a_read_account_reports_what_it_checked_and_what_it_skipped(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo, _ = applied_repo(tmp_path)
+    assert live_sqlite.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    reader = live_sqlite.new_credentials("bootstrap-reader", ["read"])
+    with live_sqlite.client() as client:
+        dev = client.find_policy("Development Policy")
+        assert dev is not None
+        body = {k: dev.data[k] for k in ("name", "description", "matching_criteria", "rules")}
+        client.replace_policy(
+            dev.data["id"], {**body, "description": "by hand", "is_enabled": True}
+        )
+    result = live_sqlite.cli(
+        "drift", str(repo), "--applied-ref", "applied", "--format", "json", creds=reader
+    )
+    assert result.exit_code == 4, result.output
+    report = json.loads(result.stdout)
+    assert [(i["address"], i["last_event"]) for i in report["out_of_band"]] == [
+        ("Policy/Development Policy", None)
+    ]
+    audit = "the audit log cannot be read: reading audit events needs scope admin; this account has read"
+    accounts = "reading service accounts needs scope admin; this account has read"
+    assert report["skipped"] == [
+        {"check": "out-of-band ServiceAccount", "reason": accounts},
+        {"check": "account-hygiene", "reason": accounts},
+        {"check": "attribution", "reason": audit},
+        {
+            "check": "ready-to-promote",
+            "reason": "rollout evidence skipped, so no rule is promoted: reading audit events "
+            "needs scope admin; this account has read",
+        },
+        {"check": "auth-failures", "reason": audit},
+    ]
+    text = live_sqlite.cli("drift", str(repo), "--applied-ref", "applied", creds=reader)
+    assert text.stdout.splitlines()[-6:] == [
+        "not checked: 5",
+        f"  out-of-band ServiceAccount: {accounts}",
+        f"  account-hygiene: {accounts}",
+        f"  attribution: {audit}",
+        "  ready-to-promote: rollout evidence skipped, so no rule is promoted: reading audit "
+        "events needs scope admin; this account has read",
+        f"  auth-failures: {audit}",
+    ]
+
+
+def test_drift_outside_git_skips_pending_and_still_checks_the_platform(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo = copy_example("quickstart", tmp_path)
+    assert live_sqlite.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    result = live_sqlite.cli("drift", str(repo), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["applied_ref"], report["pending"], report["out_of_band"]) == (
+        "(the working tree)",
+        [],
+        [],
+    )
+    assert report["skipped"] == [
+        {
+            "check": "pending",
+            "reason": f"{repo} is not in a git repository: nothing tells declared from applied",
+        }
+    ]
+
+
+def test_drift_defaults_to_head_in_a_local_repository_and_names_its_own_options(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo, _ = applied_repo(tmp_path)
+    assert live_sqlite.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    result = live_sqlite.cli("drift", str(repo), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["applied_ref"] == "HEAD"
+    unknown = live_sqlite.cli("drift", str(repo), "--applied-ref", "nope")
+    assert (unknown.exit_code, unknown.stderr) == (
+        1,
+        f"error: --applied-ref 'nope': no such git ref in {repo}\n",
+    )

@@ -13,7 +13,11 @@ from certgov.cli.plan_cmd import duration_option
 @click.command("drift")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option(
-    "--applied-ref", default="origin/main", show_default=True, help="The git ref last applied."
+    "--applied-ref",
+    default=None,
+    metavar="REF",
+    help="The git ref last applied [default: the upstream of the checked-out branch, e.g. "
+    "origin/main in a CI clone; else HEAD].",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option(
@@ -37,7 +41,7 @@ from certgov.cli.plan_cmd import duration_option
 @api_options
 def drift_command(
     path: str,
-    applied_ref: str,
+    applied_ref: str | None,
     fmt: str,
     window: str,
     fail_on: str | None,

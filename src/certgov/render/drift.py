@@ -45,6 +45,10 @@ def render_text(report: Mapping[str, Any]) -> str:
     lines.append(f"hygiene: {len(report['hygiene']) or 'none'}")
     for f in report["hygiene"]:
         lines.append(f"  {f['level']} {f['check']} {f['subject']}: {f['message']}")
+    skipped = report.get("skipped") or []
+    if skipped:
+        lines.append(f"not checked: {len(skipped)}")
+        lines += [f"  {s['check']}: {s['reason']}" for s in skipped]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +78,12 @@ def render_markdown(report: Mapping[str, Any], *, marker: str | None = None) -> 
         for f in report["hygiene"]:
             out.append(f"| {f['level']} | {f['check']} | `{f['subject']}` | {f['message']} |\n")
         out.append("\n")
+    skipped = report.get("skipped") or []
+    if skipped:
+        out.append("#### Not checked\n\n")
+        out += [f"- **{s['check']}**: {s['reason']}\n" for s in skipped]
+        out.append("\n")
     if not (report["pending"] or report["out_of_band"] or report["hygiene"]):
-        out.append("No drift: the platform matches the applied declarations.\n")
+        what = " in what was checked" if skipped else ""
+        out.append(f"No drift{what}: the platform matches the applied declarations.\n")
     return "".join(out)

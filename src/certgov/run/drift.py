@@ -16,17 +16,25 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from certgov.diff import field_diff
+from certgov.errors import ExtensionMissingError, ScopeError
 from certgov.plan import Facts, PlanOptions, plan
+from certgov.plan.document import LIVE
 from certgov.plan.rollout import PROMOTE
-from certgov.run.facts import Connect, read_live, rollout_facts, server_now
+from certgov.run.facts import Connect, managed_kinds, read_live, rollout_facts, server_now
 from certgov.run.plan import plan_options
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 
 if TYPE_CHECKING:
     from certgov.client import ClmClient
-    from certgov.declarations import Declarations
+    from certgov.declarations import Config
 
 LEVELS = ("note", "warning", "error")
+# The checks drift may have to skip, by the names its JSON report uses.
+PENDING_CHECK = "pending"
+ATTRIBUTION = "attribution"
+AUTH_FAILURES = "auth-failures"
+ACCOUNT_HYGIENE = "account-hygiene"
+READY_TO_PROMOTE = "ready-to-promote"
 EXIT_PENDING, EXIT_OUT_OF_BAND, EXIT_HYGIENE = 2, 4, 8
 EXPIRY_WARNING = timedelta(days=30)
 UNUSED_AFTER = timedelta(days=90)
@@ -49,12 +57,24 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A check drift could not make, and why: it reports what it checked, never more."""
+
+    check: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.check, "reason": self.reason}
+
+
 @dataclass
 class DriftReport:
     applied_ref: str
     pending: list[dict[str, Any]] = field(default_factory=list)
     out_of_band: list[dict[str, Any]] = field(default_factory=list)
     hygiene: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def exit_code(self, fail_on: str | None) -> int:
         code = 0
@@ -79,6 +99,7 @@ class DriftReport:
             "pending": self.pending,
             "out_of_band": self.out_of_band,
             "hygiene": [f.to_json() for f in self.hygiene],
+            "skipped": [s.to_json() for s in self.skipped],
             "exit_code": self.exit_code(fail_on),
         }
 
@@ -114,15 +135,35 @@ def pending_changes(head: State, applied: State) -> list[dict[str, Any]]:
     return out
 
 
-def _last_event(client: ClmClient, resource: Resource) -> dict[str, Any] | None:
+class AuditReader:
+    """The audit log, read until the account turns out not to be allowed to: then each check
+    that needs it is skipped, with the reason, instead of failing the whole report."""
+
+    def __init__(self, client: ClmClient, skipped: list[Skipped]) -> None:
+        self.client = client
+        self.skipped = skipped
+        self.refused: str | None = None
+
+    def events(self, check: str, **filters: Any) -> list[dict[str, Any]] | None:
+        if self.refused is None:
+            try:
+                return self.client.audit_events(**filters)
+            except (ScopeError, ExtensionMissingError) as exc:
+                self.refused = exc.message
+        if not any(s.check == check for s in self.skipped):
+            self.skipped.append(Skipped(check, f"the audit log cannot be read: {self.refused}"))
+        return None
+
+
+def _last_event(audit: AuditReader, resource: Resource) -> dict[str, Any] | None:
     """The newest change event on a live object: who and when."""
     if resource.kind == POLICY:
-        events = client.audit_events(policy_id=resource.meta.get("id"))
+        events = audit.events(ATTRIBUTION, policy_id=resource.meta.get("id"))
         prefix = "policy."
     else:
-        events = client.audit_events(service_account=resource.meta.get("id"))
+        events = audit.events(ATTRIBUTION, service_account=resource.meta.get("id"))
         prefix = "service_account."
-    for event in events:
+    for event in events or ():
         kind = str(event.get("type"))
         target = event.get("target") or {}
         if not kind.startswith(prefix) or ".auth." in kind or ".session." in kind:
@@ -140,11 +181,11 @@ def _last_event(client: ClmClient, resource: Resource) -> dict[str, Any] | None:
 
 
 def out_of_band_changes(
-    client: ClmClient, applied: Declarations, live: State, now: datetime
+    audit: AuditReader, config: Config, desired: State, live: State, now: datetime
 ) -> list[dict[str, Any]]:
     """What apply of the applied declarations would change now, and who changed it by hand."""
-    options = plan_options(applied.config, allow_mass_change=True)
-    result = plan(applied.state, live, Facts(now=now), options)
+    options = plan_options(config, allow_mass_change=True)
+    result = plan(desired, live, Facts(now=now), options)
     by_address = {r.address: r for r in live}
     out = []
     for change in result.changes:
@@ -158,7 +199,7 @@ def out_of_band_changes(
                 "address": change.address,
                 "action": change.action,
                 "diff": [d.to_json() for d in change.diff],
-                "last_event": _last_event(client, live_obj) if live_obj else None,
+                "last_event": _last_event(audit, live_obj) if live_obj else None,
             }
         )
     for address in result.unmanaged:
@@ -170,7 +211,7 @@ def out_of_band_changes(
                 "address": address,
                 "action": "unmanaged",
                 "diff": [],
-                "last_event": _last_event(client, obj),
+                "last_event": _last_event(audit, obj),
             }
         )
     return sorted(out, key=lambda c: (c["address"], c["action"]))
@@ -235,44 +276,70 @@ def account_hygiene(desired: State, live: State, now: datetime) -> list[Finding]
 
 
 def hygiene_findings(
-    client: ClmClient,
+    audit: AuditReader,
     desired: State,
     live: State,
     now: datetime,
     window: timedelta,
-    rollout: Mapping[tuple[str, str], Any],
+    rollout: Mapping[tuple[str, str], Any] | None,
 ) -> list[Finding]:
-    failures = client.audit_events(
-        type="service_account.auth.failure", since=(now - window).isoformat()
+    """The platform's monitoring advice; `rollout` None when the evidence could not be read."""
+    failures = audit.events(
+        AUTH_FAILURES, type="service_account.auth.failure", since=(now - window).isoformat()
     )
-    findings = _auth_failures(failures) + account_hygiene(desired, live, now)
-    ready = plan(
-        desired, live, Facts(now=now, rollout=rollout), PlanOptions(allow_mass_change=True)
-    )
-    for decision in ready.rollouts:
-        if decision.state == PROMOTE:
-            findings.append(
-                Finding(
-                    "note",
-                    "ready-to-promote",
-                    f"Policy/{decision.policy}",
-                    f"rule {decision.rule} is ready to become hard ({decision.detail})",
+    findings = _auth_failures(failures or []) + account_hygiene(desired, live, now)
+    if rollout is not None:
+        ready = plan(
+            desired, live, Facts(now=now, rollout=rollout), PlanOptions(allow_mass_change=True)
+        )
+        for decision in ready.rollouts:
+            if decision.state == PROMOTE:
+                findings.append(
+                    Finding(
+                        "note",
+                        "ready-to-promote",
+                        f"Policy/{decision.policy}",
+                        f"rule {decision.rule} is ready to become hard ({decision.detail})",
+                    )
                 )
-            )
     return sorted(findings, key=lambda f: (-LEVELS.index(f.level), f.check, f.subject))
 
 
-def detect_drift(path: str, applied_ref: str, window: timedelta, connect: Connect) -> DriftReport:
-    """`certgov drift PATH`: pending changes, out-of-band changes and hygiene findings."""
-    from certgov.declarations import load
+def detect_drift(
+    path: str, applied_ref: str | None, window: timedelta, connect: Connect
+) -> DriftReport:
+    """`certgov drift PATH`: pending changes, out-of-band changes and hygiene findings.
 
-    head = load(path, ref="HEAD")
-    applied = load(path, ref=applied_ref)
-    report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
+    Degrades instead of failing: a check it cannot make (no git, an account that may not read
+    service accounts or the audit log) is listed under `skipped`, with the reason.
+    """
+    from certgov.declarations import load
+    from certgov.gitops.refs import applied_ref as resolve_ref
+
+    skipped: list[Skipped] = []
+    ref, why = resolve_ref(path, applied_ref)
+    if ref is None:
+        applied = load(path)
+        skipped.append(Skipped(PENDING_CHECK, str(why)))
+        report = DriftReport("(the working tree)", skipped=skipped)
+    else:
+        applied = load(path, ref=ref)
+        pending = pending_changes(load(path, ref="HEAD").state, applied.state)
+        report = DriftReport(ref, pending=pending, skipped=skipped)
     with connect(applied.config.server) as client:
-        desired, live, _ = read_live(client, applied.state)
+        desired, live, coverage = read_live(client, applied.state, managed_kinds(applied))
+        for kind, compared in coverage.items():
+            if compared.compared != LIVE:
+                skipped.append(Skipped(f"out-of-band {kind}", str(compared.reason)))
+                if kind == SERVICE_ACCOUNT:
+                    skipped.append(Skipped(ACCOUNT_HYGIENE, str(compared.reason)))
         now = server_now(client)
-        report.out_of_band = out_of_band_changes(client, applied, live, now)
-        rollout, _ = rollout_facts(client, desired, live)
-        report.hygiene = hygiene_findings(client, desired, live, now, window, rollout)
+        audit = AuditReader(client, skipped)
+        report.out_of_band = out_of_band_changes(audit, applied.config, desired, live, now)
+        rollout, warnings = rollout_facts(client, desired, live)
+        if warnings:
+            skipped.append(Skipped(READY_TO_PROMOTE, warnings[0]))
+        report.hygiene = hygiene_findings(
+            audit, desired, live, now, window, None if warnings else rollout
+        )
     return report
