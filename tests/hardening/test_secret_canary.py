@@ -19,6 +19,7 @@ from certgov.cli import cli
 from certgov.client import ClmClient, Credentials
 from tests.faults.proxy import Fault, FaultProxy, Rule, writes
 from tests.faults.test_server_kill import server_process
+from tests.gitops.webhook_fake import webhook
 from tests.hardening.canary import Hit, files_under, harvesting, scan
 from tests.hardening.figures_record import record
 from tests.integration.crashrepo import login_failures, write_repo
@@ -66,6 +67,7 @@ def test_no_secret_or_token_leaves_the_secret_store(tmp_path: Path) -> None:
     with (
         harvesting() as harvest,
         server_process(f"sqlite:///{database}", tmp_path, "debug") as (server, admin),
+        webhook() as hook,
     ):
         s = Session(server.url, admin)
         s.run("validate", str(repo), api=False)
@@ -81,9 +83,18 @@ def test_no_secret_or_token_leaves_the_secret_store(tmp_path: Path) -> None:
         for name in ("acct-000", "acct-001", "acct-002"):
             (store / "accounts" / f"{name}.json").unlink()
         s.run("--debug", "plan", str(repo), "--format", "markdown", ok=(0, 2))
-        s.run("--debug", "apply", str(repo), "--auto-approve", "--format", "json")
+        s.run(
+            "--debug",
+            "apply",
+            str(repo),
+            "--auto-approve",
+            "--format",
+            "json",
+            "--notify",
+            hook.url,
+        )
         s.run("import", "--out", str(tmp_path / "imported"))
-        s.run("--debug", "drift", str(repo), ok=(0, 1, 2, 4, 6))
+        s.run("--debug", "drift", str(repo), "--notify", hook.url, ok=(0, 1, 2, 4, 6))
         s.run("drift", str(repo), "--format", "markdown", ok=(0, 1, 2, 4, 6))
         s.run("rollout", "status", str(repo), ok=(0, 1))
         # Failed on purpose: every write answered 500, with --debug tracebacks and logs.
@@ -113,6 +124,7 @@ def test_no_secret_or_token_leaves_the_secret_store(tmp_path: Path) -> None:
     places = [
         *s.outputs,
         ("the audit log (API)", json.dumps(events).encode()),
+        *((f"the notification to {r.path}", r.body) for r in hook.received),
         *files_under(tmp_path, skip=[store, admin]),
     ]
     # Control: the scanner finds the secrets where they belong.
@@ -125,6 +137,7 @@ def test_no_secret_or_token_leaves_the_secret_store(tmp_path: Path) -> None:
     assert len(secrets) >= 8 + 3 + 1 + 1
     assert len(tokens) >= 10
     assert {"server.log", "server.db"} <= {where for where, _ in places}
+    assert [json.loads(r.body)["event"] for r in hook.received] == ["apply", "drift"]
     # The leaky store's echo reached the output, with the secret masked.
     assert any(b'refused record: {"client_id":' in out for _, out in s.outputs)
     assert any(b'"client_secret":"***"' in out for _, out in s.outputs)

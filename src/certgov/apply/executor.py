@@ -536,6 +536,5 @@ def run(
 
 
 def _result(document: PlanDocument, outcomes: Mapping[int, Outcome]) -> ApplyResult:
-    return ApplyResult(
-        document.fingerprint, tuple(outcomes[i] for i in range(len(document.changes)))
-    )
+    done = tuple(outcomes[i] for i in range(len(document.changes)))
+    return ApplyResult(document.fingerprint, done, str(document.target))

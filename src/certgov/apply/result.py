@@ -43,6 +43,8 @@ class Outcome:
 class ApplyResult:
     fingerprint: str
     outcomes: tuple[Outcome, ...]
+    target: str = ""
+    """Where the changes were applied (the plan's target), for notifications."""
 
     @property
     def failed(self) -> list[Outcome]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from certgov.apply.result import NOT_STARTED, Outcome
+from certgov.apply.result import NOT_STARTED, ApplyResult, Outcome
 from certgov.cli.api_options import open_client
+from certgov.cli.notify_option import notify_option, send
 from certgov.cli.output import stdout, use_color
 from certgov.cli.plan_cmd import planning, planning_options
 from certgov.errors import ApplyFailedError, ApplyInterruptedError
@@ -57,6 +58,18 @@ class _Hooks:
         )
 
 
+def _notify(urls: tuple[str, ...], result: ApplyResult, *, interrupted: bool = False) -> None:
+    if not result.outcomes and not interrupted:
+        return  # nothing was applied: nothing to tell
+    summary = f"certgov apply on {result.target}: " + result.summary_line().removeprefix(
+        "Apply complete: "
+    )
+    if interrupted:
+        summary += " (interrupted)"
+    document = {**result.to_json(), "target": result.target, "interrupted": interrupted}
+    send(urls, "apply", document, summary)
+
+
 def _table(outcomes: list[Outcome]) -> list[str]:
     rows = [("ADDRESS", "ACTION", "STATUS")] + [
         (o.address, o.action, "not started" if o.message == NOT_STARTED else o.status)
@@ -91,6 +104,7 @@ def _table(outcomes: list[Outcome]) -> list[str]:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@notify_option
 @planning_options
 def apply_command(
     target_path: str,
@@ -100,6 +114,7 @@ def apply_command(
     expect_plan: str | None,
     expect_fingerprint: str | None,
     fmt: str,
+    notify_urls: tuple[str, ...],
     targets: tuple[str, ...],
     allow_mass_change: bool,
     rotate_missing: bool,
@@ -132,7 +147,9 @@ def apply_command(
     except ApplyInterruptedError as exc:
         for line in _table(list(exc.result.outcomes)):
             click.echo(line, err=True)
+        _notify(notify_urls, exc.result, interrupted=True)
         raise
+    _notify(notify_urls, result)
     if fmt == "json":
         click.echo(dumps(result.to_json()), nl=False)
     if not result.outcomes:

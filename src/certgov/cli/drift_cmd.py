@@ -7,6 +7,7 @@ import json
 import click
 
 from certgov.cli.api_options import api_options, open_client
+from certgov.cli.notify_option import notify_option, send
 from certgov.cli.plan_cmd import duration_option
 
 
@@ -38,6 +39,7 @@ from certgov.cli.plan_cmd import duration_option
     metavar="OWNER/NAME",
     help="Open or update one GitHub issue with the report; close it when clean.",
 )
+@notify_option
 @api_options
 def drift_command(
     path: str,
@@ -46,6 +48,7 @@ def drift_command(
     window: str,
     fail_on: str | None,
     issue_repo: str | None,
+    notify_urls: tuple[str, ...],
     url: str | None,
     credentials: str | None,
     parallelism: int,
@@ -79,4 +82,5 @@ def drift_command(
                 github.upsert_issue(
                     issue_repo, "certgov drift", render_markdown(document, marker=marker), marker
                 )
+    send(notify_urls, "drift", document, report.summary())
     click.get_current_context().exit(document["exit_code"])

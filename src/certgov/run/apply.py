@@ -178,7 +178,7 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
         check_expected(document, options.expect_fingerprint, options.expect_plan)
         check_applicable(document, canonical_api_root(client.server))
         if not document.changes:
-            return ApplyResult(document.fingerprint, ())
+            return ApplyResult(document.fingerprint, (), str(document.target))
         asks = not (plan_file or options.auto_approve or options.auto_promote)
         if asks and not hooks.confirm(document):
             raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")

@@ -75,6 +75,7 @@ class DriftReport:
     out_of_band: list[dict[str, Any]] = field(default_factory=list)
     hygiene: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    target: str = ""
 
     def exit_code(self, fail_on: str | None) -> int:
         code = 0
@@ -92,9 +93,19 @@ class DriftReport:
     def clean(self) -> bool:
         return not (self.pending or self.out_of_band or self.hygiene)
 
+    def summary(self) -> str:
+        """One line for an alert: the counts, and the findings worth waking someone for."""
+        line = (
+            f"certgov drift on {self.target}: {len(self.pending)} pending, "
+            f"{len(self.out_of_band)} out of band, {len(self.hygiene)} hygiene findings"
+        )
+        alerts = [f for f in self.hygiene if f.level != "note"]
+        return "\n".join([line, *(f"- {f.subject}: {f.message}" for f in alerts)])
+
     def to_json(self, fail_on: str | None = None) -> dict[str, Any]:
         return {
             "format_version": "1",
+            "target": self.target,
             "applied_ref": self.applied_ref,
             "pending": self.pending,
             "out_of_band": self.out_of_band,
@@ -313,6 +324,7 @@ def detect_drift(
     Degrades instead of failing: a check it cannot make (no git, an account that may not read
     service accounts or the audit log) is listed under `skipped`, with the reason.
     """
+    from certgov.client import canonical_api_root
     from certgov.declarations import load
     from certgov.gitops.refs import applied_ref as resolve_ref
 
@@ -327,6 +339,7 @@ def detect_drift(
         pending = pending_changes(load(path, ref="HEAD").state, applied.state)
         report = DriftReport(ref, pending=pending, skipped=skipped)
     with connect(applied.config.server) as client:
+        report.target = canonical_api_root(client.server)
         desired, live, coverage = read_live(client, applied.state, managed_kinds(applied))
         for kind, compared in coverage.items():
             if compared.compared != LIVE:
