@@ -67,11 +67,13 @@ def test_backtest_counts_recent_requests_the_change_would_newly_block(
             "small1.web.example.com",
             "small0.web.example.com",
         ],
+        "sampled": 5,
+        "disagreements": [],
     }
     assert (
         "      back-test over 10 matching requests of the last 14 days: 0 would newly warn, "
         "3 would newly block (e.g. small2.web.example.com, small1.web.example.com, "
-        "small0.web.example.com)"
+        "small0.web.example.com); 5 confirmed by the server's dry run"
     ) in result.stdout.splitlines()
 
 

@@ -119,6 +119,7 @@ def apply_command(
     allow_mass_change: bool,
     rotate_missing: bool,
     backtest_days: int,
+    backtest_max: int,
     no_color: bool,
     url: str | None,
     credentials: str | None,
@@ -133,7 +134,7 @@ def apply_command(
         ignore_source=ignore_source,
         expect_plan=expect_plan,
         expect_fingerprint=expect_fingerprint,
-        planning=planning(targets, allow_mass_change, rotate_missing, backtest_days),
+        planning=planning(targets, allow_mass_change, rotate_missing, backtest_days, backtest_max),
     )
     out = stdout()
     hooks = _Hooks(fmt, use_color(out, no_color))

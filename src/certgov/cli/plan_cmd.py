@@ -20,6 +20,7 @@ from certgov.errors import (
 from certgov.plan.document import PlanDocument, dumps
 from certgov.policytest import report_lines
 from certgov.render import jsonplan, markdown, text
+from certgov.run.backtest import DEFAULT_MAX_REQUESTS
 from certgov.run.plan import Planning
 from certgov.state import KINDS
 
@@ -45,13 +46,18 @@ def duration_option(name: str, text: str) -> timedelta:
 
 
 def planning(
-    targets: tuple[str, ...], allow_mass_change: bool, rotate_missing: bool, backtest_days: int
+    targets: tuple[str, ...],
+    allow_mass_change: bool,
+    rotate_missing: bool,
+    backtest_days: int,
+    backtest_max: int = DEFAULT_MAX_REQUESTS,
 ) -> Planning:
     """The planning options, checked."""
     return Planning(
         targets=parse_targets(targets),
         allow_mass_change=allow_mass_change,
         backtest_days=backtest_days,
+        backtest_max=backtest_max,
         rotate_missing=rotate_missing,
     )
 
@@ -85,6 +91,13 @@ def planning_options(command: F) -> F:
                 show_default=True,
                 help="Replay this many days of certificate requests against changed policies "
                 "(0: off).",
+            ),
+            click.option(
+                "--backtest-max",
+                type=click.IntRange(1, 1_000_000),
+                default=DEFAULT_MAX_REQUESTS,
+                show_default=True,
+                help="Read at most this many recent certificate requests for back-testing.",
             ),
             click.option("--no-color", is_flag=True, help="No colour, even on a terminal."),
             api_options,
@@ -144,6 +157,7 @@ def plan_command(
     allow_mass_change: bool,
     rotate_missing: bool,
     backtest_days: int,
+    backtest_max: int,
     no_color: bool,
     url: str | None,
     credentials: str | None,
@@ -153,7 +167,7 @@ def plan_command(
     from certgov.run.plan import plan_folder
 
     how = replace(
-        planning(targets, allow_mass_change, rotate_missing, backtest_days),
+        planning(targets, allow_mass_change, rotate_missing, backtest_days, backtest_max),
         snapshot=snapshot,
         max_snapshot_age=duration_option("--max-snapshot-age", max_snapshot_age),
     )

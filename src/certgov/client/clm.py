@@ -436,17 +436,22 @@ class ClmClient:
 
     # -- collections ----------------------------------------------------------------------------
 
-    def list_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[ListItem]:
-        """Every item of a list endpoint: page 1 first, then the other pages concurrently.
+    def list_all(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None
+    ) -> list[ListItem]:
+        """Every item of a list endpoint (the first `limit` of them): page 1 first, then the
+        other pages concurrently.
 
         Pages are fetched at per_page=100 and their items returned in the server's order.
         """
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         what = route_for("GET", path).operation
         items, total_pages = self._page(path, query, 1, what)
+        if limit is not None:
+            total_pages = min(total_pages, -(-limit // PER_PAGE))
         rest = range(2, total_pages + 1)
         if not rest:
-            return items
+            return items[:limit]
         pool = ThreadPoolExecutor(
             max_workers=min(self.parallelism, len(rest)), thread_name_prefix="certgov-page"
         )
@@ -456,7 +461,7 @@ class ClmClient:
         finally:
             # On an error, pages not yet started are not worth fetching.
             pool.shutdown(wait=True, cancel_futures=True)
-        return items
+        return items[:limit]
 
     def _page(
         self, path: str, query: Mapping[str, str], page: int, what: str
@@ -478,9 +483,10 @@ class ClmClient:
         """Every service account, each with its `etag` ([extension], scope admin)."""
         return self.list_all(SERVICE_ACCOUNTS)
 
-    def audit_events(self, **filters: Any) -> list[dict[str, Any]]:
-        """Audit events, newest first, all pages; filters as in clm-api.md §5.2 (None = unset)."""
-        return self.list_all(AUDIT_EVENTS, filters)
+    def audit_events(self, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Audit events, newest first, all pages (the newest `limit`); filters as in
+        clm-api.md §5.2 (None = unset)."""
+        return self.list_all(AUDIT_EVENTS, filters, limit=limit)
 
     def find_policy(self, name: str) -> ObjectResult | None:
         """The policy named `name`, from the list (used to resolve a create's 409)."""

@@ -147,10 +147,24 @@ class TestReport:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """A sampled request on which the server's dry run and certgov's engine differ."""
+
+    request: str
+    engine: str
+    server: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"request": self.request, "engine": self.engine, "server": self.server}
+
+
+@dataclass(frozen=True)
 class Backtest:
     """What recent certificate requests a changed policy would newly warn about or block.
 
-    `skipped` says why no back-test ran; then the counts are absent.
+    The engine evaluates every request; `sampled` of them were confirmed by the server's dry
+    run. With `disagreements`, the counts are the server's, over the sample only. `skipped`
+    says why no back-test ran; then the counts are absent.
     """
 
     days: int = 0
@@ -158,6 +172,8 @@ class Backtest:
     newly_warn: int = 0
     newly_block: int = 0
     examples: tuple[str, ...] = ()
+    sampled: int = 0
+    disagreements: tuple[Disagreement, ...] = ()
     skipped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -169,6 +185,8 @@ class Backtest:
             "newly_warn": self.newly_warn,
             "newly_block": self.newly_block,
             "examples": list(self.examples),
+            "sampled": self.sampled,
+            "disagreements": [d.to_json() for d in self.disagreements],
         }
 
     @classmethod
@@ -181,6 +199,8 @@ class Backtest:
             newly_warn=int(data["newly_warn"]),
             newly_block=int(data["newly_block"]),
             examples=tuple(data.get("examples") or ()),
+            sampled=int(data.get("sampled", 0)),
+            disagreements=tuple(Disagreement(**d) for d in data.get("disagreements") or ()),
         )
 
 

@@ -164,13 +164,23 @@ def summary_line(summary: Mapping[str, Any]) -> str:
 def backtest_line(backtest: Backtest) -> str:
     if backtest.skipped is not None:
         return f"back-test skipped: {backtest.skipped}"
+    what = "sampled requests" if backtest.disagreements else "matching requests"
     line = (
-        f"back-test over {backtest.requests} matching requests of the last "
+        f"back-test over {backtest.requests} {what} of the last "
         f"{backtest.days} days: {backtest.newly_warn} would newly warn, "
         f"{backtest.newly_block} would newly block"
     )
     if backtest.examples:
         line += f" (e.g. {', '.join(backtest.examples)})"
+    line += f"; {backtest.sampled} confirmed by the server's dry run"
+    if backtest.disagreements:
+        listed = ", ".join(
+            f"{d.request}: engine {d.engine}, server {d.server}" for d in backtest.disagreements
+        )
+        line += (
+            f"; THE SERVER DISAGREED with certgov's engine on {len(backtest.disagreements)} "
+            f"(so the figures are the server's, over the sample): {listed}"
+        )
     return line
 
 

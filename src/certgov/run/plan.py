@@ -22,7 +22,7 @@ from certgov.policytest import (
     softened_rules,
     summarise,
 )
-from certgov.run.backtest import backtest
+from certgov.run.backtest import DEFAULT_MAX_REQUESTS, backtest
 from certgov.run.facts import (
     Connect,
     managed_kinds,
@@ -129,6 +129,7 @@ class Planning:
     targets: tuple[str, ...] = ()
     allow_mass_change: bool = False
     backtest_days: int = 14
+    backtest_max: int = DEFAULT_MAX_REQUESTS
     rotate_missing: bool = False
     only_actions: tuple[str, ...] = ()
     snapshot: str | None = None
@@ -174,7 +175,11 @@ def make_plan(
     the_plan = plan(desired, live, facts, options)
     tests = prove_policies(decls, the_plan, client)
     days = planning.backtest_days
-    backtests = backtest(client, the_plan.changes, when, days) if days else {}
+    backtests = (
+        backtest(client, the_plan.changes, when, days, max_requests=planning.backtest_max)
+        if days
+        else {}
+    )
     document = build_document(
         the_plan,
         server=client.server,
