@@ -110,7 +110,7 @@ def test_a_partial_failure_lists_what_failed_and_the_next_plan_shows_it(
         "error: 1 change(s) did not apply; run `certgov plan` to see what remains",
     ]
     remaining = live_sqlite.cli("plan", str(repo))
-    assert remaining.stdout.splitlines()[:10] == [
+    assert remaining.stdout.splitlines()[:11] == [
         *plan_head(live_sqlite.url).splitlines(),
         "Risks for a security review:",
         "  ServiceAccount/acct-000: secret rotated: whoever uses the current secret is cut off",

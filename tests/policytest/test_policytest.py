@@ -156,3 +156,16 @@ def test_run_cases_passes_the_policy_to_the_evaluator_and_summarises() -> None:
             }
         ],
     }
+
+
+def test_a_failure_counted_at_the_declared_strength_of_a_rule_held_soft_says_so() -> None:
+    case = PolicyTestCase("p", "plain", {"common_name": "a.example.com"}, "pass")
+    answer = {
+        "result": "warn",
+        "violations": [{"rule": "require_san", "fail": "soft", "message": "no SAN"}],
+    }
+    result = judge(case, answer, frozenset({"require_san"}))
+    assert result.failures == (
+        "expected pass, got block (require_san is held soft by a rollout for now; tests count "
+        "a rule at its declared strength, hard: the server answered warn)",
+    )

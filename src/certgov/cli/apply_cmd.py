@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from typing import Any
+
 import click
 
 from certgov.apply.result import NOT_STARTED, ApplyResult, Outcome
@@ -23,12 +27,36 @@ def _outcome_line(outcome: Outcome) -> str:
 
 
 class _Hooks:
-    """What apply shows and asks on the terminal; with --format json, progress goes to stderr."""
+    """What apply shows and asks on the terminal; with --format json, progress goes to stderr.
+
+    On a terminal, progress is a bar (failures still get a line each); elsewhere (CI logs), a
+    plain line per change.
+    """
 
     def __init__(self, fmt: str, color: bool) -> None:
         self.fmt = fmt
         self.color = color
         self.progress_err = fmt == "json"
+        self.stream = sys.stderr if self.progress_err else sys.stdout
+        self.tty = self.stream.isatty()
+        self.bar: Any = None
+        self.lock = threading.Lock()
+
+    def starting(self, total: int) -> None:
+        if self.tty and total > 1:
+            self.bar = click.progressbar(
+                length=total,
+                label="Applying",
+                show_pos=True,
+                item_show_func=lambda o: o.address if o is not None else None,
+                file=self.stream,
+            )
+            self.bar.__enter__()
+
+    def finished(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
     def planned(self, run: PlanRun) -> None:
         if self.fmt == "text":
@@ -49,7 +77,13 @@ class _Hooks:
         return bool(answer.strip() == "yes")
 
     def outcome(self, outcome: Outcome) -> None:
-        click.echo(_outcome_line(outcome), err=self.progress_err)
+        with self.lock:
+            if self.bar is None:
+                click.echo(_outcome_line(outcome), err=self.progress_err)
+                return
+            if outcome.status != "applied":
+                click.echo(f"\n{_outcome_line(outcome)}", err=True)
+            self.bar.update(1, outcome)
 
     def stopping(self) -> None:
         click.echo(

@@ -7,6 +7,7 @@ an editable install they are read from the repository's `schemas/` folder.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -167,7 +168,18 @@ def _problems(error: ValidationError) -> list[SchemaProblem]:
             for k in wanted
             if k not in error.instance and error.message.startswith(repr(k))
         )
-    return [SchemaProblem(path, _custom_message(error) or error.message, nodes=nodes)]
+    message = _custom_message(error) or error.message
+    return [SchemaProblem(path, message + _nearest(error), nodes=nodes)]
+
+
+def _nearest(error: ValidationError) -> str:
+    """For a misspelt choice (`disable_wildcards`), the choice it was probably meant to be."""
+    if error.validator != "enum" or not isinstance(error.instance, str):
+        return ""
+    allowed = error.validator_value if isinstance(error.validator_value, list) else []
+    choices = [c for c in allowed if isinstance(c, str)]
+    found = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.85)
+    return f"; did you mean {found[0]!r}?" if found else ""
 
 
 def validate(document: Any) -> list[SchemaProblem]:

@@ -55,6 +55,12 @@ class ApplyHooks(Protocol):
     def stopping(self) -> None:
         """Ctrl-C came while changes were applied: the run is winding down."""
 
+    def starting(self, total: int) -> None:
+        """The executor is about to apply `total` changes."""
+
+    def finished(self) -> None:
+        """The executor is done (or stopped)."""
+
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -183,16 +189,20 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
         if asks and not hooks.confirm(document):
             raise CertgovError("apply cancelled: the answer was not 'yes'; nothing was changed")
         client.ensure_session(SESSION_MARGIN)
-        with stop_on_interrupt(hooks) as stop:
-            return run(
-                document,
-                Operations.over(client),
-                stores,
-                hooks.outcome,
-                proofs=policy_proofs(decls, document),
-                parallelism=client.parallelism,
-                stop=stop,
-            )
+        hooks.starting(len(document.changes))
+        try:
+            with stop_on_interrupt(hooks) as stop:
+                return run(
+                    document,
+                    Operations.over(client),
+                    stores,
+                    hooks.outcome,
+                    proofs=policy_proofs(decls, document),
+                    parallelism=client.parallelism,
+                    stop=stop,
+                )
+        finally:
+            hooks.finished()
 
 
 @contextmanager
