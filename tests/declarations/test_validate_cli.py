@@ -93,8 +93,9 @@ def test_json_problems_document_exits_1(tmp_path: Path, monkeypatch: pytest.Monk
                 "line": None,
                 "col": None,
                 "field": "",
-                "message": "missing: a declarations repository has certgov.yaml at its root"
-                " (apiVersion: certgov/v1, kind: Config)",
+                "message": "missing: no certgov.yaml in . (certgov does not look in parent"
+                " folders); a declarations repository has certgov.yaml at its root (apiVersion:"
+                " certgov/v1, kind: Config): pass that folder, or create it there",
             },
         ],
         "warnings": [],

@@ -190,8 +190,9 @@ class _Load:
                 0,
                 0,
                 "",
-                "missing: a declarations repository has certgov.yaml at its root"
-                " (apiVersion: certgov/v1, kind: Config)",
+                f"missing: no certgov.yaml in {self.display_root or '.'} (certgov does not look"
+                " in parent folders); a declarations repository has certgov.yaml at its root"
+                " (apiVersion: certgov/v1, kind: Config): pass that folder, or create it there",
             )
             return Config()
         config: Config | None = None
