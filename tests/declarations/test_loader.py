@@ -631,3 +631,17 @@ def test_names_with_control_or_bidi_characters_are_refused_where_they_are_writte
         " character U+202E",
         f"{root}/p.yaml:3:7: name: must not hold the bidirectional control character U+2066",
     ]
+
+
+def test_another_tools_yaml_file_gets_a_hint_about_exclude(tmp_path: Path) -> None:
+    root = write_repo(tmp_path, {"mkdocs.yml": "site_name: docs\ntheme: {name: material}\n"})
+    with pytest.raises(DeclarationError) as info:
+        load(root)
+    assert info.value.problems == [
+        Problem(
+            Position(str(root / "mkdocs.yml")),
+            "",
+            "not a certgov declaration (no apiVersion, no kind); if it is another tool's file "
+            "(mkdocs.yml, a CI file), list it under exclude: in certgov.yaml",
+        )
+    ]

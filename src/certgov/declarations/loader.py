@@ -171,6 +171,17 @@ class _Load:
         out: list[Declared] = []
         for document in documents:
             doc = _coerce_numbers(document.value)
+            if isinstance(doc, dict) and not ({"apiVersion", "kind"} & doc.keys()):
+                # Most likely another tool's YAML that the include globs picked up.
+                self.add(
+                    rel,
+                    0,
+                    0,
+                    "",
+                    "not a certgov declaration (no apiVersion, no kind); if it is another "
+                    "tool's file (mkdocs.yml, a CI file), list it under exclude: in certgov.yaml",
+                )
+                continue
             schema_problems = validate(doc)
             for sp in schema_problems:
                 line, col = locate(document, sp.path, key=sp.key)
