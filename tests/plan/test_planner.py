@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from certgov.diff import DiffEntry
 from certgov.plan import Facts, KindOptions, PlanOptions, UnsafePlanError, plan
 from certgov.plan.model import (
     DECLARED_BUT_IGNORED,
+    DELETE_GRACE,
     OWN_ACCOUNT,
     Held,
     SecretTarget,
@@ -167,10 +168,33 @@ def test_plan_disables_an_account_before_it_is_ever_deleted() -> None:
     ]
 
 
-def test_plan_prune_delete_deletes_policies_directly() -> None:
+def test_plan_prune_delete_disables_a_policy_before_it_is_ever_deleted() -> None:
     live = State.build([policy("old", live=True)])
     opts = PlanOptions(manage={POLICY: KindOptions("delete")})
-    assert actions(plan(State.build([]), live, NOW, opts)) == [("delete", POLICY, "old")]
+    assert actions(plan(State.build([]), live, NOW, opts)) == [("disable", POLICY, "old")]
+
+
+@pytest.mark.parametrize("kind", [POLICY, SERVICE_ACCOUNT])
+def test_plan_prune_delete_waits_out_the_grace_period_after_disabling(kind: str) -> None:
+    make = policy if kind == POLICY else account
+    disabled = {"is_enabled": False} if kind == POLICY else {"is_active": False}
+    recent = with_meta(
+        make("new-off", live=True, **disabled), updated_at="2026-05-30T00:00:00+00:00"
+    )
+    old = with_meta(make("old-off", live=True, **disabled), updated_at="2026-05-20T00:00:00+00:00")
+    opts = PlanOptions(manage={kind: KindOptions("delete", delete_after=timedelta(days=7))})
+    result = plan(State.build([]), State.build([recent, old]), NOW, opts)
+    assert actions(result) == [("delete", kind, "old-off")]
+    assert result.held == (
+        Held(
+            f"{kind}/new-off",
+            "delete",
+            DELETE_GRACE,
+            "not declared, and disabled (last changed 2026-05-30T00:00:00+00:00); deleted by a "
+            "plan from 2026-06-06T00:00:00+00:00, once it has stayed disabled for delete_after "
+            "(7 days)",
+        ),
+    )
 
 
 def test_plan_never_touches_ignored_objects() -> None:

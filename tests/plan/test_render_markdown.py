@@ -73,13 +73,13 @@ def big_document() -> PlanDocument:
     )
 
 
-def test_markdown_of_5000_changes_fits_and_keeps_every_delete() -> None:
+def test_markdown_of_5000_changes_fits_and_keeps_every_disable() -> None:
     doc = big_document()
     assert len(doc.changes) == 5100
     body = markdown.render_text(doc, details_url="https://ci.example/artifacts/1")
     assert len(body) <= markdown.COMMENT_LIMIT
-    deletes = [line for line in body.splitlines() if line.startswith("> - **delete**")]
-    assert deletes == [f"> - **delete** `Policy/z{i:03}`" for i in range(100)]
+    disables = [line for line in body.splitlines() if line.startswith("> - **disable**")]
+    assert disables == [f"> - **disable** `Policy/z{i:03}`" for i in range(100)]
     kept = body.count("<details")
     (note,) = [line for line in body.splitlines() if "left out" in line]
     assert note == (

@@ -55,7 +55,11 @@ def test_text_shows_creates_updates_and_the_summary_line() -> None:
 def test_text_shows_renames_disables_and_deletes() -> None:
     desired = State.build([with_meta(account("new"), previous_names=["old"])])
     live = State.build(
-        [account("old", live=True), account("stray", live=True), policy("gone", live=True)]
+        [
+            account("old", live=True),
+            account("stray", live=True),
+            policy("gone", live=True, is_enabled=False),
+        ]
     )
     opts = PlanOptions(
         manage={SERVICE_ACCOUNT: KindOptions("disable"), POLICY: KindOptions("delete")}
@@ -76,7 +80,7 @@ def test_text_shows_renames_disables_and_deletes() -> None:
         "  - Policy/gone\n"
         '      - name: "gone"\n'
         '      - description: ""\n'
-        "      - enabled: true\n"
+        "      - enabled: false\n"
         '      - matching_criteria: {"action": "certificate.generate", "domains": ["example.com"]}\n'
         "      - rules:\n"
         '          - {"action": "disable_wildcard", "fail": "hard"}\n'

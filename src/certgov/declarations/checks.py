@@ -131,6 +131,11 @@ def check_config(out: Reporter, item: Declared) -> None:
     rollout = item.doc.get("rollout")
     if isinstance(rollout, dict):
         _check_duration(out, item, "rollout.promote_after", rollout.get("promote_after"))
+    manage = item.doc.get("manage")
+    for kind, settings in manage.items() if isinstance(manage, dict) else ():
+        if isinstance(settings, dict):
+            path = f"manage.{kind}.delete_after"
+            _check_duration(out, item, path, settings.get("delete_after"))
 
 
 # -- one account -------------------------------------------------------------------------------

@@ -14,10 +14,16 @@ CONFIG_FILE = "certgov.yaml"
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml")
 
 Prune = Literal[False, "disable", "delete"]
+# How long an undeclared object stays disabled before `prune: delete` deletes it.
+DEFAULT_DELETE_AFTER = 7 * 86400
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
+
+
+def _seconds(value: Any, default: int) -> int:
+    return default if value is None else int(parse_duration(value))
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class ManageConfig:
 
     prune: Prune = False
     ignore: tuple[str, ...] = ()
+    delete_after_seconds: int = DEFAULT_DELETE_AFTER
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class Config:
             kind: ManageConfig(
                 prune=cast(Prune, (manage_doc.get(kind) or {}).get("prune", False)),
                 ignore=tuple((manage_doc.get(kind) or {}).get("ignore") or ()),
+                delete_after_seconds=_seconds(
+                    (manage_doc.get(kind) or {}).get("delete_after"), DEFAULT_DELETE_AFTER
+                ),
             )
             for kind in KINDS
         }

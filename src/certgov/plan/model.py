@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from certgov.diff import DiffEntry
@@ -68,6 +68,7 @@ class Facts:
 class KindOptions:
     prune: Prune = False
     ignore: tuple[str, ...] = ()
+    delete_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,11 @@ class Change:
         )
 
 
-OWN_ACCOUNT, DECLARED_BUT_IGNORED = "own-account", "declared-but-ignored"
+OWN_ACCOUNT, DECLARED_BUT_IGNORED, DELETE_GRACE = (
+    "own-account",
+    "declared-but-ignored",
+    "delete-grace",
+)
 
 
 @dataclass(frozen=True)

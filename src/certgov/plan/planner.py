@@ -16,11 +16,13 @@ from certgov.diff import DiffEntry, field_diff
 from certgov.errors import UnsafePlanError
 from certgov.plan.model import (
     DECLARED_BUT_IGNORED,
+    DELETE_GRACE,
     OWN_ACCOUNT,
     Action,
     Change,
     Facts,
     Held,
+    KindOptions,
     Observed,
     Plan,
     PlanOptions,
@@ -210,30 +212,36 @@ def _plan_create(desired: Resource) -> Change:
     )
 
 
-def _plan_unmanaged(live: Resource, prune: Any) -> Change | None:
+def _plan_unmanaged(live: Resource, options: KindOptions, now: datetime) -> Change | Held | None:
+    """What `manage.<kind>.prune` does to an undeclared live object: disable it, and with
+    `delete`, delete it once it has stayed disabled for `delete_after` (a grace period in which
+    it can be declared again); until then, a Held saying when."""
     common: dict[str, Any] = {"kind": live.kind, "name": live.name, "observed": _observed(live)}
     enabled = bool(live.spec.get("enabled"))
-    if prune == "delete":
-        if live.kind == SERVICE_ACCOUNT and enabled:
-            return Change(
-                "disable",
-                before=live.spec,
-                after={**live.spec, "enabled": False},
-                diff=(DiffEntry("enabled", True, False),),
-                reason="not declared; accounts are disabled before a later plan deletes them",
-                **common,
-            )
-        return Change("delete", before=live.spec, after=None, reason="not declared", **common)
-    if prune == "disable" and enabled:
+    if options.prune in ("disable", "delete") and enabled:
+        later = (
+            "; it is disabled before a later plan deletes it" if options.prune == "delete" else ""
+        )
         return Change(
             "disable",
             before=live.spec,
             after={**live.spec, "enabled": False},
             diff=(DiffEntry("enabled", True, False),),
-            reason="not declared",
+            reason=f"not declared{later}",
             **common,
         )
-    return None
+    if options.prune != "delete":
+        return None
+    since = _parse_time(live.meta.get("updated_at"))
+    if since is not None and now - since < options.delete_after:
+        due = (since + options.delete_after).isoformat()
+        reason = (
+            f"not declared, and disabled (last changed {since.isoformat()}); deleted by a plan "
+            f"from {due}, once it has stayed disabled for delete_after "
+            f"({options.delete_after.days} days)"
+        )
+        return Held(live.address, "delete", DELETE_GRACE, reason)
+    return Change("delete", before=live.spec, after=None, reason="not declared", **common)
 
 
 def _scope_level(spec: Mapping[str, Any] | None) -> int:
@@ -356,9 +364,11 @@ def plan(desired: State, live: State, facts: Facts, options: PlanOptions) -> Pla
                 ignored.append(have.address)
                 continue
             unmanaged.append(have.address)
-            change = _plan_unmanaged(have, kind_opts.prune)
-            if change is not None:
-                changes.append(change)
+            pruned = _plan_unmanaged(have, kind_opts, facts.now)
+            if isinstance(pruned, Held):
+                held.append(pruned)
+            elif pruned is not None:
+                changes.append(pruned)
     if options.targets:
         wanted = set(options.targets)
         changes = [c for c in changes if c.address in wanted]

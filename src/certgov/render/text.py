@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from certgov.plan.document import LIVE, PlanDocument
-from certgov.plan.model import OWN_ACCOUNT, Backtest, Change, Held, TestReport
+from certgov.plan.model import (
+    DECLARED_BUT_IGNORED,
+    DELETE_GRACE,
+    OWN_ACCOUNT,
+    Backtest,
+    Change,
+    Held,
+    TestReport,
+)
 from certgov.plan.rollout import RolloutDecision
 
 MARKERS = {
@@ -111,25 +119,24 @@ def rollout_lines(change: Change, decisions: Sequence[RolloutDecision]) -> list[
     ]
 
 
+HELD_HEADINGS = {
+    OWN_ACCOUNT: "Held back: changes that would cut off the account this run is logged in as:",
+    DELETE_GRACE: "Held back: deletes waiting out their grace period (manage.<kind>.delete_after):",
+    DECLARED_BUT_IGNORED: "Declared but ignored (not planned):",
+}
+
+
 def held_sections(held: Sequence[Held]) -> list[tuple[str, list[str]]]:
     """(heading, lines) of what the plan holds back, by why."""
-    own = [h for h in held if h.hold == OWN_ACCOUNT]
-    ignored = [h for h in held if h.hold != OWN_ACCOUNT]
     sections = []
-    if own:
-        sections.append(
-            (
-                "Held back: changes that would cut off the account this run is logged in as:",
-                [f"{h.address}: {h.action}: {h.reason}" for h in own],
-            )
-        )
-    if ignored:
-        sections.append(
-            (
-                "Declared but ignored (not planned):",
-                [f"{h.address}: {h.reason}" for h in ignored],
-            )
-        )
+    for hold, heading in HELD_HEADINGS.items():
+        mine = [h for h in held if h.hold == hold]
+        if mine:
+            lines = [
+                f"{h.address}: {h.action}: {h.reason}" if h.action else f"{h.address}: {h.reason}"
+                for h in mine
+            ]
+            sections.append((heading, lines))
     return sections
 
 

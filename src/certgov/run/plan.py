@@ -49,7 +49,11 @@ def plan_options(
     only_actions: tuple[str, ...] = (),
 ) -> PlanOptions:
     manage = {
-        kind: KindOptions(prune=config.manage[kind].prune, ignore=tuple(config.manage[kind].ignore))
+        kind: KindOptions(
+            prune=config.manage[kind].prune,
+            ignore=tuple(config.manage[kind].ignore),
+            delete_after=timedelta(seconds=config.manage[kind].delete_after_seconds),
+        )
         for kind in KINDS
         if kind in config.manage
     }
