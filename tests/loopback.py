@@ -1,0 +1,201 @@
+"""Serving the fakes of tests/ on a free loopback port, over HTTP or over HTTPS with a throwaway CA.
+
+Each fake (GitHub, Vault, Azure Key Vault, Google Secret Manager) answers one `Call` with an
+`Answer`; `serve` runs that in a threaded server for the length of a block. `throwaway_ca` makes
+a CA and a certificate for 127.0.0.1 signed by it, for clients that insist on TLS (the Azure SDK
+refuses to send a bearer token over plain http): point them at `ca_file`, e.g. through
+`REQUESTS_CA_BUNDLE`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass
+class Call:
+    """One request as a fake saw it; `body` is the JSON body, or None when it is not JSON."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    authorization: str | None
+    headers: dict[str, str]
+    body: Any
+    raw: bytes = b""
+    target: str = ""  # the path with its query, as sent
+
+    def form(self) -> dict[str, str]:
+        """The body as a form (application/x-www-form-urlencoded)."""
+        return {k: v[-1] for k, v in parse_qs(self.raw.decode()).items()}
+
+
+@dataclass
+class Answer:
+    """A status, a body (JSON, or a str sent as is, or None for none) and extra headers.
+
+    The Content-Type is JSON's unless `headers` says otherwise.
+    """
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _handler(handle: Callable[[Call], Answer]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            call = Call(
+                method=self.command,
+                path=parts.path,
+                query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+                authorization=self.headers.get("Authorization"),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=_json(raw),
+                raw=raw,
+                target=self.path,
+            )
+            answer = handle(call)
+            body = answer.body
+            payload = (
+                b""
+                if body is None
+                else body.encode()
+                if isinstance(body, str)
+                else json.dumps(body).encode()
+            )
+            headers = {"Content-Type": "application/json; charset=utf-8", **answer.headers}
+            self.send_response(answer.status)
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # Quiet: the tests assert on what the fakes recorded instead.
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve(handle: Callable[[Call], Answer], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve `handle` on a free loopback port for the block; yields the origin URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(handle))
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    scheme = "https" if tls is not None else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@dataclass(frozen=True)
+class ThrowawayCA:
+    """A CA made for one test run: `ca_file` for clients, `server` for `serve(tls=...)`."""
+
+    ca_file: Path
+    server: ssl.SSLContext
+
+
+def _certificate(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name | None,
+    signer: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer or name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    else:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+            critical=False,
+        )
+    return builder.sign(signer, hashes.SHA256())
+
+
+def throwaway_ca(folder: Path) -> ThrowawayCA:
+    """A new CA and a server certificate for 127.0.0.1 and localhost, written under `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _certificate("certgov tests throwaway CA", ca_key, None, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate("127.0.0.1", key, ca_cert.subject, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    ca_file = folder / "ca.pem"
+    ca_file.write_bytes(ca_cert.public_bytes(pem))
+    chain = folder / "server.pem"
+    chain.write_bytes(
+        cert.public_bytes(pem)
+        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain)
+    return ThrowawayCA(ca_file, context)
