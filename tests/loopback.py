@@ -58,6 +58,30 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class Faults:
+    """Canned answers for the next calls that match, each given once, in the order added."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[str | None, str, Answer]] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self, answer: Answer, *, method: str | None = None, path: str = "", times: int = 1
+    ) -> None:
+        """Answer the next `times` calls with `method` (any if None) whose path contains `path`."""
+        with self._lock:
+            self._queue.extend([(method, path, answer)] * times)
+
+    def take(self, call: Call) -> Answer | None:
+        """The canned answer for `call`, used up; None when none matches."""
+        with self._lock:
+            for i, (method, path, answer) in enumerate(self._queue):
+                if method in (None, call.method) and path in call.path:
+                    del self._queue[i]
+                    return answer
+        return None
+
+
 def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw) if raw else None

@@ -1,4 +1,5 @@
-"""Fixtures of the secret store tests: sample records and the Vault fake (see vault_fake.py)."""
+"""Fixtures of the secret store tests: sample records, and the fakes of Vault, Azure Key Vault and
+Google Secret Manager on loopback (see *_fake.py), the last two over HTTPS."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from certgov.apply.stores import SecretRecord
+from tests.loopback import ThrowawayCA
+from tests.stores import azure_keyvault_fake, gcp_secret_manager_fake
+from tests.stores.azure_keyvault_fake import FakeKeyVault
+from tests.stores.gcp_secret_manager_fake import FakeSecretManager
 from tests.stores.vault_fake import FakeVault, serving
 
 
@@ -41,4 +46,20 @@ def make_record(record: SecretRecord) -> Callable[[str], SecretRecord]:
 @pytest.fixture
 def fake_vault() -> Iterator[FakeVault]:
     with serving(FakeVault()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_keyvault(tls_ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKeyVault]:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_ca.ca_file))
+    with azure_keyvault_fake.serving(FakeKeyVault(), tls_ca) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_secret_manager(
+    tls_ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeSecretManager]:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_ca.ca_file))
+    with gcp_secret_manager_fake.serving(FakeSecretManager(), tls_ca) as fake:
         yield fake

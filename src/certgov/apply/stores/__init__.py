@@ -8,6 +8,7 @@ must promise.
 from __future__ import annotations
 
 from certgov.apply.stores.aws import AwsStore, request_token
+from certgov.apply.stores.azure import AzureKeyVaultStore, keyvault_name
 from certgov.apply.stores.base import (
     RecordMeta,
     SecretRecord,
@@ -18,20 +19,25 @@ from certgov.apply.stores.base import (
 from certgov.apply.stores.command import CommandStore
 from certgov.apply.stores.config import STORE_TYPES, build_store, build_stores, parse_duration
 from certgov.apply.stores.file import FileStore
+from certgov.apply.stores.gcp import GcpSecretManagerStore, gcp_secret_id
 from certgov.apply.stores.retry import write_with_retry
 from certgov.apply.stores.vault import VaultStore
 
 __all__ = [
     "STORE_TYPES",
     "AwsStore",
+    "AzureKeyVaultStore",
     "CommandStore",
     "FileStore",
+    "GcpSecretManagerStore",
     "RecordMeta",
     "SecretRecord",
     "SecretStore",
     "VaultStore",
     "build_store",
     "build_stores",
+    "gcp_secret_id",
+    "keyvault_name",
     "parse_duration",
     "request_token",
     "scrub",
