@@ -16,6 +16,7 @@ fields are `secret_stores.<name>.<key>`.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from certgov.apply.stores.aws import AwsStore
-from certgov.apply.stores.azure import AzureKeyVaultStore
-from certgov.apply.stores.base import SecretStore
+from certgov.apply.stores.azure import AzureKeyVaultStore, keyvault_name
+from certgov.apply.stores.base import SecretStore, validate_secret_path
 from certgov.apply.stores.command import CommandStore
 from certgov.apply.stores.file import FileStore
-from certgov.apply.stores.gcp import GcpSecretManagerStore
+from certgov.apply.stores.gcp import GcpSecretManagerStore, gcp_secret_id
 from certgov.apply.stores.vault import VaultStore
 from certgov.errors import ProblemCollector
 
@@ -184,6 +185,51 @@ _BUILDERS: dict[str, Callable[[_Fields, Path], Callable[[], SecretStore]]] = {
     "gcp-secret-manager": _gcp,
 }
 STORE_TYPES = tuple(sorted(_BUILDERS))
+
+# The extra each store type needs, and the modules of it the store imports.
+EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "vault": ("vault", ("hvac",)),
+    "aws": ("aws", ("boto3",)),
+    "azure-keyvault": ("azure", ("azure.keyvault.secrets", "azure.identity")),
+    "gcp-secret-manager": ("gcp", ("google.cloud.secretmanager",)),
+}
+# How a store type names the secret of a path, where that is not the path itself.
+_NAMES: dict[str, Callable[[str], str]] = {
+    "azure-keyvault": keyvault_name,
+    "gcp-secret-manager": gcp_secret_id,
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False
+
+
+def missing_extra(store_type: str) -> str | None:
+    """What to install when the extra that `store_type` needs is missing; None when present.
+
+    Found without importing the client library: `certgov validate` stays fast.
+    """
+    extra, modules = EXTRAS.get(store_type, ("", ()))
+    if all(_installed(module) for module in modules):
+        return None
+    return (
+        f"the {store_type} store needs certgov's '{extra}' extra, which is not installed;"
+        f" run: pip install 'certgov[{extra}]'"
+    )
+
+
+def secret_name(store_type: str, path: str) -> str:
+    """The name under which a store of `store_type` keeps secret path `path`.
+
+    Raises SecretStoreError when the path is refused or cannot be mapped, with the message the
+    store itself would give.
+    """
+    validate_secret_path(path)
+    name = _NAMES.get(store_type)
+    return name(path) if name else path
 
 
 def _check(
