@@ -14,26 +14,15 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from certgov.client import ClmClient, Credentials
-from certgov.errors import CertgovError
 from tests.faults.test_faults import assert_converged, assert_secrets_log_in, certgov
 from tests.integration.conftest import LiveServer
-from tests.integration.crashrepo import write_repo
+from tests.integration.crashrepo import record_login_failures, write_repo
 
 ACCOUNTS = [f"acct-{i:03}" for i in range(6)]
 POLICIES = ["pol000", "pol001"]
 NOT_STORED = (
     "error: secret for {name} was generated but not stored: {why}; run apply again to regenerate it"
 )
-
-
-def repo_with_store(root: Path, store: str) -> Path:
-    write_repo(root, len(ACCOUNTS), len(POLICIES))
-    config = (root / "certgov.yaml").read_text()
-    (root / "certgov.yaml").write_text(
-        config.replace("local: {type: file, path: .certgov-secrets}", f"local: {store}")
-    )
-    return root
 
 
 def failure_lines(output: str) -> list[str]:
@@ -88,7 +77,7 @@ def test_command_store_that_exits_1(live: LiveServer, tmp_path: Path) -> None:
     script = tmp_path / "store.py"
     script.write_text(COMMAND_STORE)
     store = json.dumps({"type": "command", "command": [sys.executable, str(script)]})
-    repo = repo_with_store(tmp_path / "repo", store)
+    repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), store)
     (repo / "SEALED").write_text("")
     result = certgov(live.url, live.admin, "apply", str(repo), "--auto-approve")
     assert result.exit_code == 1, result.output
@@ -140,19 +129,6 @@ def aws_records(url: str) -> dict[str, dict[str, Any]]:
         client.close()
 
 
-def aws_login_failures(server_url: str, records: dict[str, dict[str, Any]]) -> list[str]:
-    failures = []
-    for name, record in sorted(records.items()):
-        creds = Credentials(record["uuid"], record["client_id"], record["client_secret"])
-        try:
-            with ClmClient(server_url, creds) as client:
-                if client.verify().account_name != name:
-                    failures.append(f"{name}: logged in as another account")
-        except CertgovError as exc:
-            failures.append(f"{name}: {exc.message}")
-    return failures
-
-
 def test_aws_store_whose_endpoint_stopped(
     live: LiveServer, tmp_path: Path, moto: list[ThreadedMotoServer]
 ) -> None:
@@ -161,7 +137,7 @@ def test_aws_store_whose_endpoint_stopped(
     store = json.dumps(
         {"type": "aws", "region": "eu-west-1", "prefix": "certgov/", "endpoint_url": url}
     )
-    repo = repo_with_store(tmp_path / "repo", store)
+    repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), store)
     plan_file = tmp_path / "plan.json"
     planned = certgov(live.url, live.admin, "plan", str(repo), "--out", str(plan_file))
     assert planned.exit_code == 0, planned.output
@@ -186,4 +162,4 @@ def test_aws_store_whose_endpoint_stopped(
     assert_converged(live.url, live.admin, repo, ACCOUNTS, POLICIES)
     records = aws_records(url)
     assert sorted(records) == ACCOUNTS
-    assert aws_login_failures(live.url, records) == []
+    assert record_login_failures(live.url, records) == []
