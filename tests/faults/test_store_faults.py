@@ -1,5 +1,6 @@
 """Secret stores that fail during apply (a file where the store's folder should be, a command
-that exits 1, a Secrets Manager endpoint that went away): apply says which secret was generated
+that exits 1, a Secrets Manager endpoint that went away, a Key Vault or Secret Manager fake whose
+identity may not write): apply says which secret was generated
 but not stored, exits 1, and a rerun once the store is back converges with secrets that log in."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from moto.server import ThreadedMotoServer
 from tests.faults.test_faults import assert_converged, assert_secrets_log_in, certgov
 from tests.integration.conftest import LiveServer
 from tests.integration.crashrepo import record_login_failures, write_repo
+from tests.loopback import ThrowawayCA
+from tests.stores.cloud import account_records, running
 
 ACCOUNTS = [f"acct-{i:03}" for i in range(6)]
 POLICIES = ["pol000", "pol001"]
@@ -163,3 +166,56 @@ def test_aws_store_whose_endpoint_stopped(
     records = aws_records(url)
     assert sorted(records) == ACCOUNTS
     assert record_login_failures(live.url, records) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        (
+            "azure-keyvault",
+            "azure-keyvault store 'local': cannot write 'accounts-{name}': permission denied for"
+            " Microsoft.KeyVault/vaults/secrets/setSecret/action: give the identity the role"
+            " 'Key Vault Secrets Officer' on the vault (with access policies: the secret"
+            " permissions get, list, set and recover)",
+        ),
+        (
+            "gcp-secret-manager",
+            "gcp-secret-manager store 'local': cannot write"
+            " 'projects/certgov-test/secrets/accounts-{name}': permission denied: the identity"
+            " needs secretmanager.versions.add on project certgov-test"
+            " (roles/secretmanager.secretVersionAdder grants it)",
+        ),
+    ],
+)
+def test_cloud_store_that_refuses_writes(
+    live: LiveServer,
+    tmp_path: Path,
+    tls_ca: ThrowawayCA,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    why: str,
+) -> None:
+    """The identity may read (plan works) but not write: every secret is generated but not
+    stored, the next plan rotates each, and once the role is granted apply converges."""
+    with running(kind, tls_ca, tmp_path) as cloud:
+        for name, value in cloud.env.items():
+            monkeypatch.setenv(name, value)
+        cloud.may_write(False)
+        repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), cloud.config)
+        result = certgov(live.url, live.admin, "apply", str(repo), "--auto-approve")
+        assert result.exit_code == 1, result.output
+        assert failure_lines(result.output) == [
+            f"ServiceAccount/{name}: create FAILED: secret for {name} was generated but not"
+            f" stored: {why.format(name=name)}; run apply again to regenerate it"
+            for name in ACCOUNTS
+        ]
+        replanned = certgov(live.url, live.admin, "plan", str(repo), "--format", "json")
+        changes = json.loads(replanned.output)["changes"]
+        assert [(c["action"], c["name"]) for c in changes] == [
+            ("rotate", name) for name in ACCOUNTS
+        ]
+        cloud.may_write(True)
+        assert_converged(live.url, live.admin, repo, ACCOUNTS, POLICIES)
+        records = account_records(cloud)
+        assert sorted(records) == ACCOUNTS
+        assert record_login_failures(live.url, records) == []

@@ -1,0 +1,75 @@
+"""The azure-keyvault and gcp-secret-manager stores as whole runs of certgov use them: a fake of
+the service on loopback (see azure_keyvault_fake.py and gcp_secret_manager_fake.py: fakes of
+the documented REST APIs, not the services), the `secret_stores` entry that points at it, and
+the environment with which DefaultAzureCredential or Application Default Credentials get a
+token from the fake with no stored secret, in this process or in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.loopback import ThrowawayCA
+from tests.stores import azure_keyvault_fake, gcp_secret_manager_fake
+
+CLOUDS = ("azure-keyvault", "gcp-secret-manager")
+
+
+@dataclass
+class CloudStore:
+    kind: str
+    config: str  # the secret_stores entry, as a YAML flow mapping
+    env: dict[str, str]
+    records: Callable[[], dict[str, dict[str, Any]]]  # the newest record of each secret
+    may_write: Callable[[bool], None]  # whether tokens issued from now on may write
+
+
+@contextmanager
+def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
+    """The fake of `kind` on loopback for the block, as a CloudStore."""
+    if kind == "azure-keyvault":
+        vault = azure_keyvault_fake.FakeKeyVault()
+        with azure_keyvault_fake.serving(vault, ca):
+
+            def vault_role(allowed: bool) -> None:
+                vault.identity_role = "Key Vault Secrets Officer" if allowed else "Key Vault Reader"
+
+            yield CloudStore(
+                kind,
+                f'{{type: azure-keyvault, vault_url: "{vault.url}", timeout: 10s}}',
+                vault.client_env(ca),
+                lambda: {
+                    name: json.loads(secret.newest.value) for name, secret in vault.secrets.items()
+                },
+                vault_role,
+            )
+        return
+    manager = gcp_secret_manager_fake.FakeSecretManager()
+    with gcp_secret_manager_fake.serving(manager, ca):
+
+        def manager_role(allowed: bool) -> None:
+            manager.federated_role = (
+                "roles/secretmanager.admin" if allowed else "roles/secretmanager.viewer"
+            )
+
+        yield CloudStore(
+            kind,
+            f'{{type: gcp-secret-manager, project: {manager.project}, endpoint: "{manager.url}",'
+            " timeout: 10s}",
+            manager.client_env(ca, folder),
+            lambda: {
+                name: manager.payloads(name)[-1]
+                for name, secret in manager.secrets.items()
+                if secret.versions
+            },
+            manager_role,
+        )
+
+
+def account_records(cloud: CloudStore) -> dict[str, dict[str, Any]]:
+    """The records of accounts whose secret path is `accounts/<name>`, by account name."""
+    return {name.removeprefix("accounts-"): record for name, record in cloud.records().items()}
