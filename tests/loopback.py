@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from certgov.server.ca import LocalCA, new_ca
+
 
 @dataclass
 class Call:
@@ -80,6 +82,30 @@ class Faults:
                     del self._queue[i]
                     return answer
         return None
+
+
+class RecordingFake:
+    """A fake that records every call and answers canned `faults` before its own `answer`."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.calls: list[Call] = []
+        self.faults = Faults()
+        self.lock = threading.Lock()
+
+    def handle(self, call: Call) -> Answer:
+        with self.lock:
+            self.calls.append(call)
+        return self.faults.take(call) or self.answer(call)
+
+    def answer(self, call: Call) -> Answer:
+        raise NotImplementedError
+
+    @contextmanager
+    def serving(self, ca: ThrowawayCA) -> Iterator[None]:
+        """Serve over HTTPS (a certificate of `ca`) on a free loopback port for the block."""
+        with serve(self.handle, tls=ca.server) as self.url:
+            yield
 
 
 def _json(raw: bytes) -> Any:
@@ -157,68 +183,36 @@ class ThrowawayCA:
     server: ssl.SSLContext
 
 
-def _certificate(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Name | None,
-    signer: ec.EllipticCurvePrivateKey,
-    *,
-    ca: bool,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    else:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        ).add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-            critical=False,
-        )
-    return builder.sign(signer, hashes.SHA256())
-
-
 def throwaway_ca(folder: Path) -> ThrowawayCA:
-    """A new CA and a server certificate for 127.0.0.1 and localhost, written under `folder`."""
+    """A new CA and a server certificate for 127.0.0.1 and localhost, written under `folder`.
+
+    The CA is made and signs as the reference server's local CA does.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _certificate("certgov tests throwaway CA", ca_key, None, ca_key, ca=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = _certificate("127.0.0.1", key, ca_cert.subject, ca_key, ca=False)
-    pem = serialization.Encoding.PEM
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, ca_cert = new_ca(now)
+    key = serialization.load_pem_private_key(ca_key.encode(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    ca = LocalCA(key, x509.load_pem_x509_certificate(ca_cert.encode()))
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(server_key, hashes.SHA256())
+    )
     ca_file = folder / "ca.pem"
-    ca_file.write_bytes(ca_cert.public_bytes(pem))
+    ca_file.write_text(ca_cert)
     chain = folder / "server.pem"
     chain.write_bytes(
-        cert.public_bytes(pem)
-        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        ca.issue(csr, 1, now - datetime.timedelta(minutes=5), {}).encode()
+        + server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(chain)
