@@ -29,16 +29,13 @@ tags, names up to 512 and values up to 256 characters).
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from tests.loopback import Answer, Call, Faults, ThrowawayCA, serve
+from tests.loopback import Answer, Call, RecordingFake, ThrowawayCA
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 API_VERSIONS = re.compile(r"^(7\.\d+|20\d\d-\d\d-\d\d)(-preview)?$")
@@ -93,11 +90,11 @@ def _not_found(name: str) -> Answer:
     )
 
 
-class FakeKeyVault:
+class FakeKeyVault(RecordingFake):
     """State and behaviour of the fake; `url` (the vault URL) once started."""
 
     def __init__(self) -> None:
-        self.url = ""
+        super().__init__()
         self.secrets: dict[str, Secret] = {}  # by lower-cased name
         self.deleted: dict[str, Secret] = {}
         self.recovering: dict[str, int] = {}  # name -> reads still answered 404
@@ -106,9 +103,6 @@ class FakeKeyVault:
         self.tokens: dict[str, frozenset[str]] = {}
         self.identity_header = uuid.uuid4().hex
         self.identity_role = "Key Vault Secrets Officer"
-        self.calls: list[Call] = []
-        self.faults = Faults()
-        self.lock = threading.Lock()
 
     # -- set-up helpers, as an administrator would act -----------------------------------------
 
@@ -137,12 +131,7 @@ class FakeKeyVault:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def handle(self, call: Call) -> Answer:
-        with self.lock:
-            self.calls.append(call)
-        canned = self.faults.take(call)
-        if canned is not None:
-            return canned
+    def answer(self, call: Call) -> Answer:
         if call.path == "/msi/token":
             return self._managed_identity(call)
         if not API_VERSIONS.match(call.query.get("api-version", "")):
@@ -321,10 +310,3 @@ class StaticCredential:
 
         self.scopes.append(scopes)
         return AccessToken(self.token, int(time.time()) + 3600)
-
-
-@contextmanager
-def serving(fake: FakeKeyVault, ca: ThrowawayCA) -> Iterator[FakeKeyVault]:
-    """Serve `fake` over HTTPS (a certificate of `ca`) on a free loopback port for the block."""
-    with serve(fake.handle, tls=ca.server) as fake.url:
-        yield fake

@@ -1,4 +1,5 @@
-"""The azure-keyvault and gcp-secret-manager stores as whole runs of certgov use them: a fake of
+"""The azure-keyvault and gcp-secret-manager stores on their fakes: stores pointed at a fake, for
+unit tests; and, as whole runs of certgov use them, a fake of
 the service on loopback (see azure_keyvault_fake.py and gcp_secret_manager_fake.py: fakes of
 the documented REST APIs, not the services), the `secret_stores` entry that points at it, and
 the environment with which DefaultAzureCredential or Application Default Credentials get a
@@ -13,10 +14,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.oauth2.credentials import Credentials
+
+from certgov.apply.stores import AzureKeyVaultStore, GcpSecretManagerStore
 from tests.loopback import ThrowawayCA
-from tests.stores import azure_keyvault_fake, gcp_secret_manager_fake
+from tests.stores.azure_keyvault_fake import FakeKeyVault, StaticCredential
+from tests.stores.gcp_secret_manager_fake import FakeSecretManager
 
 CLOUDS = ("azure-keyvault", "gcp-secret-manager")
+
+
+def keyvault_store(
+    fake: FakeKeyVault, role: str = "Key Vault Secrets Officer", **kwargs: Any
+) -> AzureKeyVaultStore:
+    """A store on `fake` whose static token has `role`, retrying and polling fast."""
+    kwargs.setdefault("credential", StaticCredential(fake.token(role)))
+    kwargs.setdefault("vault_url", fake.url)
+    options = {"timeout": 5, "retry_backoff": 0.01, "poll_interval": 0.01, **kwargs}
+    return AzureKeyVaultStore("kv", **options)
+
+
+def secret_manager_store(
+    fake: FakeSecretManager, *roles: str, **kwargs: Any
+) -> GcpSecretManagerStore:
+    """A store on `fake` whose static token has `roles` (admin if none), retrying fast."""
+    kwargs.setdefault("credentials", Credentials(token=fake.token(*roles)))
+    kwargs.setdefault("endpoint", fake.url)
+    options = {"project": fake.project, "timeout": 5, "retry_backoff": 0.01, **kwargs}
+    return GcpSecretManagerStore("gcp", **options)
 
 
 @dataclass
@@ -32,8 +57,8 @@ class CloudStore:
 def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
     """The fake of `kind` on loopback for the block, as a CloudStore."""
     if kind == "azure-keyvault":
-        vault = azure_keyvault_fake.FakeKeyVault()
-        with azure_keyvault_fake.serving(vault, ca):
+        vault = FakeKeyVault()
+        with vault.serving(ca):
 
             def vault_role(allowed: bool) -> None:
                 vault.identity_role = "Key Vault Secrets Officer" if allowed else "Key Vault Reader"
@@ -48,8 +73,8 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
                 vault_role,
             )
         return
-    manager = gcp_secret_manager_fake.FakeSecretManager()
-    with gcp_secret_manager_fake.serving(manager, ca):
+    manager = FakeSecretManager()
+    with manager.serving(ca):
 
         def manager_role(allowed: bool) -> None:
             manager.federated_role = (

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
 from certgov.apply.stores import SecretRecord
 from tests.loopback import ThrowawayCA
-from tests.stores import azure_keyvault_fake, gcp_secret_manager_fake
 from tests.stores.azure_keyvault_fake import FakeKeyVault
 from tests.stores.gcp_secret_manager_fake import FakeSecretManager
 from tests.stores.vault_fake import FakeVault, serving
+
+Closable = TypeVar("Closable", bound=Any)
 
 
 @pytest.fixture
@@ -50,9 +52,24 @@ def fake_vault() -> Iterator[FakeVault]:
 
 
 @pytest.fixture
+def closing() -> Iterator[Callable[[Closable], Closable]]:
+    """`closing(store)` is `store`, closed at the end of the test."""
+    made: list[Closable] = []
+
+    def register(store: Closable) -> Closable:
+        made.append(store)
+        return store
+
+    yield register
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
 def fake_keyvault(tls_ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKeyVault]:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_ca.ca_file))
-    with azure_keyvault_fake.serving(FakeKeyVault(), tls_ca) as fake:
+    fake = FakeKeyVault()
+    with fake.serving(tls_ca):
         yield fake
 
 
@@ -61,5 +78,6 @@ def fake_secret_manager(
     tls_ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeSecretManager]:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_ca.ca_file))
-    with gcp_secret_manager_fake.serving(FakeSecretManager(), tls_ca) as fake:
+    fake = FakeSecretManager()
+    with fake.serving(tls_ca):
         yield fake

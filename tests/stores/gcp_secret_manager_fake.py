@@ -30,16 +30,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.loopback import Answer, Call, Faults, ThrowawayCA, serve
+from tests.loopback import Answer, Call, RecordingFake, ThrowawayCA
 
 PROJECT_NUMBER = "123456789012"
 AUDIENCE = "//iam.googleapis.com/locations/global/workloadIdentityPools/github/providers/certgov"
@@ -87,19 +84,16 @@ def _labels_problem(labels: Any) -> str | None:
     return None
 
 
-class FakeSecretManager:
+class FakeSecretManager(RecordingFake):
     """State and behaviour of the fake; `url` (the API endpoint) once started."""
 
     def __init__(self, project: str = "certgov-test") -> None:
+        super().__init__()
         self.project = project
-        self.url = ""
         self.secrets: dict[str, Secret] = {}  # by secret id
         self.tokens: dict[str, frozenset[str]] = {}
         self.subject_token = "eyJhbGciOiJSUzI1NiJ9." + uuid.uuid4().hex  # the CI's OIDC token
         self.federated_role = "roles/secretmanager.admin"
-        self.calls: list[Call] = []
-        self.faults = Faults()
-        self.lock = threading.Lock()
 
     # -- set-up helpers, as an administrator would act -----------------------------------------
 
@@ -137,12 +131,7 @@ class FakeSecretManager:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def handle(self, call: Call) -> Answer:
-        with self.lock:
-            self.calls.append(call)
-        canned = self.faults.take(call)
-        if canned is not None:
-            return canned
+    def answer(self, call: Call) -> Answer:
         if call.path == "/v1/token" and call.method == "POST":
             return self._exchange(call.form())
         token = (call.authorization or "").removeprefix("Bearer ")
@@ -280,10 +269,3 @@ class FakeSecretManager:
                 "expires_in": 3600,
             },
         )
-
-
-@contextmanager
-def serving(fake: FakeSecretManager, ca: ThrowawayCA) -> Iterator[FakeSecretManager]:
-    """Serve `fake` over HTTPS (a certificate of `ca`) on a free loopback port for the block."""
-    with serve(fake.handle, tls=ca.server) as fake.url:
-        yield fake

@@ -3,15 +3,14 @@
 FakeKeyVault (tests/stores/azure_keyvault_fake.py) is a fake of Key Vault's documented REST API
 served over HTTPS on loopback, not Key Vault itself: no Key Vault emulator can be installed
 here. The SDK trusts the fake's throwaway CA through REQUESTS_CA_BUNDLE, and gets its token from
-a static credential (or, in one test, from the fake's managed identity endpoint).
+a static credential (or, in one test, from the fake's managed identity endpoint). What both
+cloud stores promise is tested in test_cloud_store_contract.py.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,29 +20,19 @@ from certgov.apply.stores import AzureKeyVaultStore, SecretRecord, keyvault_name
 from certgov.errors import SecretStoreError
 from tests.loopback import Answer, ThrowawayCA
 from tests.stores.azure_keyvault_fake import RECOVER, FakeKeyVault, StaticCredential
+from tests.stores.cloud import keyvault_store
 
 
 @pytest.fixture
-def make_store(fake_keyvault: FakeKeyVault) -> Iterator[Callable[..., AzureKeyVaultStore]]:
+def make_store(
+    fake_keyvault: FakeKeyVault, closing: Callable[[AzureKeyVaultStore], AzureKeyVaultStore]
+) -> Callable[..., AzureKeyVaultStore]:
     """Stores on the fake, with the token of `role`; closed at the end of the test."""
-    made: list[AzureKeyVaultStore] = []
 
     def make(role: str = "Key Vault Secrets Officer", **kwargs: Any) -> AzureKeyVaultStore:
-        kwargs.setdefault("credential", StaticCredential(fake_keyvault.token(role)))
-        store = AzureKeyVaultStore(
-            "kv",
-            vault_url=fake_keyvault.url,
-            timeout=5,
-            retry_backoff=0.01,
-            poll_interval=0.01,
-            **kwargs,
-        )
-        made.append(store)
-        return store
+        return closing(keyvault_store(fake_keyvault, role, **kwargs))
 
-    yield make
-    for store in made:
-        store.close()
+    return make
 
 
 @pytest.fixture
@@ -56,17 +45,7 @@ def _calls(fake: FakeKeyVault) -> list[tuple[str, str]]:
     return [(c.method, c.path) for c in fake.calls if c.authorization]
 
 
-def _error(status: int, code: str, message: str) -> Answer:
-    return Answer(status, {"error": {"code": code, "message": message}})
-
-
-# -- write and read ---------------------------------------------------------------------------
-
-
-def test_write_then_read_meta_round_trips(store: AzureKeyVaultStore, record: SecretRecord) -> None:
-    store.write("ci/deploy", record)
-
-    assert store.read_meta("ci/deploy") == record.meta()
+# -- write and read --------------------------------------------------------------------------------
 
 
 def test_the_value_is_the_record_and_the_tags_its_metadata(
@@ -78,29 +57,6 @@ def test_the_value_is_the_record_and_the_tags_its_metadata(
     assert json.loads(version.value) == record.to_dict()
     assert (version.tags, version.content_type) == (record.meta().to_dict(), "application/json")
     assert record.client_secret not in json.dumps(version.tags)
-
-
-def test_read_meta_lists_versions_and_never_gets_a_value(
-    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
-) -> None:
-    store.write("ci/deploy", record)
-    fake_keyvault.calls.clear()
-
-    store.read_meta("ci/deploy")
-
-    assert _calls(fake_keyvault) == [("GET", "/secrets/ci-deploy/versions")]
-
-
-def test_read_meta_needs_only_the_key_vault_reader_role(
-    make_store: Callable[..., AzureKeyVaultStore], store: AzureKeyVaultStore, record: SecretRecord
-) -> None:
-    store.write("ci/deploy", record)
-
-    assert make_store("Key Vault Reader").read_meta("ci/deploy") == record.meta()
-
-
-def test_read_meta_of_a_missing_secret_is_none(store: AzureKeyVaultStore) -> None:
-    assert store.read_meta("ci/nothing") is None
 
 
 def test_the_first_call_answers_the_challenge_with_the_vaults_resource(
@@ -121,25 +77,7 @@ def test_the_first_call_answers_the_challenge_with_the_vaults_resource(
     ]
 
 
-# -- rotation -----------------------------------------------------------------------------------
-
-
-def test_each_write_is_a_new_version_and_the_newest_is_read(
-    store: AzureKeyVaultStore,
-    fake_keyvault: FakeKeyVault,
-    record: SecretRecord,
-    make_record: Callable[[str], SecretRecord],
-) -> None:
-    newer = make_record("2026-04-01T10:00:00Z")
-    store.write("ci/deploy", record)
-    store.write("ci/deploy", newer)
-
-    assert [json.loads(v) for v in fake_keyvault.values("ci-deploy")] == [
-        record.to_dict(),
-        newer.to_dict(),
-    ]
-    # Both versions were made in the same second: the newer record wins the tie.
-    assert store.read_meta("ci/deploy") == newer.meta()
+# -- rotation --------------------------------------------------------------------------------------
 
 
 def test_versions_are_read_across_pages(
@@ -196,7 +134,7 @@ def test_a_secret_without_certgov_tags_is_an_error(
     assert caught.value.retryable is False
 
 
-# -- soft delete --------------------------------------------------------------------------------
+# -- soft delete -----------------------------------------------------------------------------------
 
 
 def test_a_soft_deleted_secret_is_recovered_then_written(
@@ -281,125 +219,10 @@ def test_a_write_during_someone_elses_recovery_is_retryable(
     assert caught.value.retryable is True
 
 
-# -- retries and errors -------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------------------
 
 
-def test_429_and_503_are_retried_by_the_sdk_quickly(
-    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
-) -> None:
-    store.read_meta("ci/deploy")  # the challenge is answered before the faults
-    fake_keyvault.faults.add(
-        Answer(429, {"error": {"code": "Throttled"}}, {"Retry-After": "0"}), method="PUT"
-    )
-    fake_keyvault.faults.add(_error(503, "ServiceUnavailable", "busy"), method="PUT")
-    fake_keyvault.calls.clear()
-    started = time.monotonic()
-
-    store.write("ci/deploy", record)
-
-    assert time.monotonic() - started < 2
-    assert _calls(fake_keyvault) == [("PUT", "/secrets/ci-deploy")] * 3
-    assert store.read_meta("ci/deploy") == record.meta()
-
-
-def test_503_after_the_sdks_retries_is_a_retryable_error(
-    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
-) -> None:
-    store.read_meta("ci/deploy")
-    fake_keyvault.faults.add(_error(503, "ServiceUnavailable", "busy"), method="PUT", times=3)
-
-    with pytest.raises(SecretStoreError) as caught:
-        store.write("ci/deploy", record)
-
-    assert caught.value.message == (
-        "azure-keyvault store 'kv': cannot write 'ci-deploy': HTTP 503 ServiceUnavailable: busy"
-    )
-    assert caught.value.retryable is True
-
-
-def test_writing_as_a_reader_says_which_role_is_missing(
-    make_store: Callable[..., AzureKeyVaultStore],
-    fake_keyvault: FakeKeyVault,
-    record: SecretRecord,
-) -> None:
-    with pytest.raises(SecretStoreError) as caught:
-        make_store("Key Vault Reader").write("ci/deploy", record)
-
-    assert caught.value.message == (
-        "azure-keyvault store 'kv': cannot write 'ci-deploy': permission denied for"
-        " Microsoft.KeyVault/vaults/secrets/setSecret/action: give the identity the role"
-        " 'Key Vault Secrets Officer' on the vault (with access policies: the secret"
-        " permissions get, list, set and recover)"
-    )
-    assert caught.value.retryable is False
-    assert fake_keyvault.secrets == {}
-
-
-def test_reading_without_a_role_says_which_role_is_missing(
-    make_store: Callable[..., AzureKeyVaultStore],
-) -> None:
-    with pytest.raises(SecretStoreError) as caught:
-        make_store("none").read_meta("ci/deploy")
-
-    assert caught.value.message == (
-        "azure-keyvault store 'kv': cannot read 'ci-deploy': permission denied for"
-        " Microsoft.KeyVault/vaults/secrets/readMetadata/action: give the identity the role"
-        " 'Key Vault Reader' on the vault (with access policies: the secret permission list)"
-    )
-    assert caught.value.retryable is False
-
-
-def test_a_rejected_write_is_scrubbed(
-    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
-) -> None:
-    # A proxy that echoes the request in its error.
-    echoed = json.dumps({"value": record.to_json()})
-    fake_keyvault.faults.add(_error(400, "BadParameter", f"rejected {echoed}"), method="PUT")
-
-    with pytest.raises(SecretStoreError) as caught:
-        store.write("ci/deploy", record)
-
-    assert record.client_secret not in caught.value.message
-    assert caught.value.message.startswith(
-        "azure-keyvault store 'kv': cannot write 'ci-deploy': HTTP 400 BadParameter: rejected"
-    )
-    assert caught.value.retryable is False
-
-
-def test_the_secret_is_never_logged(
-    store: AzureKeyVaultStore, record: SecretRecord, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-
-    store.write("ci/deploy", record)
-    store.read_meta("ci/deploy")
-
-    assert caplog.records  # the SDK did log its requests
-    assert record.client_secret not in caplog.text
-
-
-def test_a_stopped_vault_is_a_retryable_error(record: SecretRecord) -> None:
-    store = AzureKeyVaultStore(
-        "kv",
-        vault_url="https://127.0.0.1:9",
-        credential=StaticCredential("token"),
-        timeout=2,
-        retry_backoff=0.01,
-    )
-    try:
-        with pytest.raises(SecretStoreError) as caught:
-            store.write("ci/deploy", record)
-    finally:
-        store.close()
-
-    assert caught.value.message == (
-        "azure-keyvault store 'kv': cannot write 'ci-deploy': cannot reach"
-        " https://127.0.0.1:9: ServiceRequestError"
-    )
-    assert caught.value.retryable is True
-
-
-# -- credentials --------------------------------------------------------------------------------
+# -- credentials -----------------------------------------------------------------------------------
 
 
 def test_default_azure_credential_uses_a_managed_identity_with_no_secret(
@@ -444,7 +267,7 @@ def test_no_identity_is_a_clear_error(fake_keyvault: FakeKeyVault) -> None:
     assert caught.value.retryable is False
 
 
-# -- names --------------------------------------------------------------------------------------
+# -- names -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -470,13 +293,5 @@ def test_a_path_too_long_for_key_vault_is_refused_before_any_call(
         f"azure-keyvault store 'kv': secret path 'a/{'b' * 126}' is too long for Key Vault:"
         f" the name 'a-{'b' * 126}' has 128 characters (at most 127)"
     )
-    assert caught.value.retryable is False
-    assert fake_keyvault.calls == []
-
-
-def test_a_path_escape_is_refused(store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault) -> None:
-    with pytest.raises(SecretStoreError) as caught:
-        store.read_meta("../other")
-
     assert caught.value.retryable is False
     assert fake_keyvault.calls == []
