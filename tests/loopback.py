@@ -92,11 +92,15 @@ class RecordingFake:
         self.calls: list[Call] = []
         self.faults = Faults()
         self.lock = threading.Lock()
+        self.log: Callable[[Call, Answer], None] | None = None  # told of every answer
 
     def handle(self, call: Call) -> Answer:
         with self.lock:
             self.calls.append(call)
-        return self.faults.take(call) or self.answer(call)
+        answer = self.faults.take(call) or self.answer(call)
+        if self.log is not None:
+            self.log(call, answer)
+        return answer
 
     def answer(self, call: Call) -> Answer:
         raise NotImplementedError

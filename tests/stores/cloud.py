@@ -17,7 +17,7 @@ from typing import Any
 from google.oauth2.credentials import Credentials
 
 from certgov.apply.stores import AzureKeyVaultStore, GcpSecretManagerStore
-from tests.loopback import ThrowawayCA
+from tests.loopback import RecordingFake, ThrowawayCA, throwaway_ca
 from tests.stores.azure_keyvault_fake import FakeKeyVault, StaticCredential
 from tests.stores.gcp_secret_manager_fake import FakeSecretManager
 
@@ -47,6 +47,7 @@ def secret_manager_store(
 @dataclass
 class CloudStore:
     kind: str
+    fake: RecordingFake
     config: str  # the secret_stores entry, as a YAML flow mapping
     env: dict[str, str]
     records: Callable[[], dict[str, dict[str, Any]]]  # the newest record of each secret
@@ -65,6 +66,7 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
 
             yield CloudStore(
                 kind,
+                vault,
                 f'{{type: azure-keyvault, vault_url: "{vault.url}", timeout: 10s}}',
                 vault.client_env(ca),
                 lambda: {
@@ -83,6 +85,7 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
 
         yield CloudStore(
             kind,
+            manager,
             f'{{type: gcp-secret-manager, project: {manager.project}, endpoint: "{manager.url}",'
             " timeout: 10s}",
             manager.client_env(ca, folder),
@@ -98,3 +101,35 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
 def account_records(cloud: CloudStore) -> dict[str, dict[str, Any]]:
     """The records of accounts whose secret path is `accounts/<name>`, by account name."""
     return {name.removeprefix("accounts-"): record for name, record in cloud.records().items()}
+
+
+def main(argv: list[str]) -> None:
+    """`python -m tests.stores.cloud KIND FOLDER`: serve the fake of KIND until interrupted.
+
+    For trying certgov by hand: writes FOLDER/env.sh (the environment a shell needs to reach
+    the fake with no stored secret) and FOLDER/store.yaml (the secret_stores entry), then logs
+    one line per request: method, path, status.
+    """
+    import signal
+    import sys
+
+    kind, folder = argv[0], Path(argv[1])
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = throwaway_ca(folder / "tls")
+    with running(kind, ca, folder) as cloud:
+        fake = cloud.fake
+        fake.log = lambda call, answer: print(
+            f"{kind} fake: {call.method} {call.path} -> {answer.status}", flush=True
+        )
+        env = "".join(f"export {name}={value}\n" for name, value in cloud.env.items())
+        (folder / "env.sh").write_text(env)
+        (folder / "store.yaml").write_text(cloud.config + "\n")
+        print(f"{kind} fake at {fake.url}; environment in {folder / 'env.sh'}", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -109,6 +109,29 @@ def test_a_newer_version_wins_over_a_later_secret_created_at(
     assert store.read_meta("ci/deploy") == record.meta()
 
 
+def test_an_empty_list_of_versions_is_no_record(
+    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault
+) -> None:
+    fake_keyvault.faults.add(Answer(200, {"value": [], "nextLink": None}), path="/versions")
+
+    assert store.read_meta("ci/deploy") is None
+
+
+def test_a_server_url_too_long_for_a_tag_is_refused_before_any_call(
+    store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
+) -> None:
+    long = SecretRecord(**{**record.to_dict(), "server_url": "https://" + "x" * 250})
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.write("ci/deploy", long)
+
+    assert caught.value.message == (
+        "azure-keyvault store 'kv': server_url is longer than a Key Vault tag (256 characters)"
+    )
+    assert caught.value.retryable is False
+    assert fake_keyvault.calls == []
+
+
 def test_a_disabled_newest_version_is_no_record(
     store: AzureKeyVaultStore, fake_keyvault: FakeKeyVault, record: SecretRecord
 ) -> None:

@@ -23,6 +23,7 @@ from certgov.apply.stores import (
     parse_duration,
     write_with_retry,
 )
+from certgov.apply.stores.config import missing_extra
 from certgov.errors import (
     DeclarationError,
     Problem,
@@ -356,6 +357,21 @@ def test_retry_stops_at_a_failure_that_cannot_heal(record: SecretRecord) -> None
 def test_retry_needs_at_least_one_attempt(record: SecretRecord) -> None:
     with pytest.raises(ValueError, match=r"^attempts must be at least 1$"):
         write_with_retry(_FlakyStore(0, SecretStoreError("x")), "deploy", record, attempts=0)
+
+
+def test_missing_extra_is_none_when_installed_and_names_the_pip_line_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert missing_extra("gcp-secret-manager") is None
+    assert missing_extra("file") is None
+    # Not even the namespace package: find_spec fails on the parent.
+    monkeypatch.delitem(sys.modules, "google.cloud.secretmanager", raising=False)
+    monkeypatch.setitem(sys.modules, "google.cloud", None)
+
+    assert missing_extra("gcp-secret-manager") == (
+        "the gcp-secret-manager store needs certgov's 'gcp' extra, which is not installed;"
+        " run: pip install 'certgov[gcp]'"
+    )
 
 
 def test_client_libraries_are_imported_only_when_a_store_is_built() -> None:
