@@ -87,13 +87,28 @@ def test_versions_are_read_across_pages(
     make_record: Callable[[str], SecretRecord],
 ) -> None:
     fake_keyvault.page_size = 1
-    store.write("ci/deploy", make_record("2026-05-01T10:00:00Z"))
     store.write("ci/deploy", record)
     store.write("ci/deploy", make_record("2026-04-01T10:00:00Z"))
+    store.write("ci/deploy", make_record("2026-05-01T10:00:00Z"))
     fake_keyvault.calls.clear()
 
     assert store.read_meta("ci/deploy") == make_record("2026-05-01T10:00:00Z").meta()
     assert len(_calls(fake_keyvault)) == 3
+
+
+def test_among_versions_of_one_second_the_latest_record_wins(
+    store: AzureKeyVaultStore,
+    fake_keyvault: FakeKeyVault,
+    record: SecretRecord,
+    make_record: Callable[[str], SecretRecord],
+) -> None:
+    store.write("ci/deploy", make_record("2026-05-01T10:00:00Z"))
+    store.write("ci/deploy", record)
+    # Key Vault's creation times are whole seconds: make both writes fall in one.
+    for version in fake_keyvault.secrets["ci-deploy"].versions:
+        version.created = 1_780_000_000
+
+    assert store.read_meta("ci/deploy") == make_record("2026-05-01T10:00:00Z").meta()
 
 
 def test_a_newer_version_wins_over_a_later_secret_created_at(
