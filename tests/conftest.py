@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: the golden-file switch and a throwaway PostgreSQL database."""
+"""Suite-wide fixtures: the golden-file switch, a throwaway PostgreSQL database and a throwaway
+CA for the HTTPS fakes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from tests.loopback import ThrowawayCA, throwaway_ca
 
 # What `--slow` raises: example counts of the property, fuzzing and stateful tests.
 SLOW_COUNTS = {
@@ -78,3 +81,9 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCA:
+    """A CA made for this run and a certificate of 127.0.0.1 it signed, for HTTPS fakes."""
+    return throwaway_ca(tmp_path_factory.mktemp("tls"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import git
@@ -127,4 +128,35 @@ def test_a_file_as_path_is_refused_by_click_with_exit_1() -> None:
     assert (code, out) == (1, "")
     assert err.splitlines()[-1] == (
         f"Error: Invalid value for '[PATH]': Directory '{REPO / 'pyproject.toml'}' is a file."
+    )
+
+
+@pytest.mark.parametrize(
+    ("store", "module", "extra"),
+    [
+        (
+            "{type: azure-keyvault, vault_url: 'https://kv.vault.azure.net'}",
+            "azure.identity",
+            "azure",
+        ),
+        ("{type: gcp-secret-manager, project: certgov-prod}", "google.cloud.secretmanager", "gcp"),
+        ("{type: vault, url: 'https://vault:8200'}", "hvac", "vault"),
+        ("{type: aws, region: eu-west-1}", "boto3", "aws"),
+    ],
+)
+def test_a_store_whose_extra_is_missing_names_the_pip_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str, module: str, extra: str
+) -> None:
+    config = f"apiVersion: certgov/v1\nkind: Config\nsecret_stores:\n  cloud: {store}\n"
+    write_repo(tmp_path, {}, config=config)
+    monkeypatch.setitem(sys.modules, module, None)  # what find_spec sees of a missing module
+    monkeypatch.chdir(tmp_path)
+
+    kind = store.split(",")[0].removeprefix("{type: ")
+    assert _run() == (
+        1,
+        "",
+        "error: 1 problem in the declarations\n"
+        f"  certgov.yaml:4:17: secret_stores.cloud.type: the {kind} store needs certgov's"
+        f" '{extra}' extra, which is not installed; run: pip install 'certgov[{extra}]'\n",
     )

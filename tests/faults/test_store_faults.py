@@ -1,5 +1,6 @@
 """Secret stores that fail during apply (a file where the store's folder should be, a command
-that exits 1, a Secrets Manager endpoint that went away): apply says which secret was generated
+that exits 1, a Secrets Manager endpoint that went away, a Key Vault or Secret Manager fake whose
+identity may not write): apply says which secret was generated
 but not stored, exits 1, and a rerun once the store is back converges with secrets that log in."""
 
 from __future__ import annotations
@@ -14,26 +15,17 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from certgov.client import ClmClient, Credentials
-from certgov.errors import CertgovError
 from tests.faults.test_faults import assert_converged, assert_secrets_log_in, certgov
 from tests.integration.conftest import LiveServer
-from tests.integration.crashrepo import write_repo
+from tests.integration.crashrepo import record_login_failures, write_repo
+from tests.loopback import ThrowawayCA
+from tests.stores.cloud import account_records, running
 
 ACCOUNTS = [f"acct-{i:03}" for i in range(6)]
 POLICIES = ["pol000", "pol001"]
 NOT_STORED = (
     "error: secret for {name} was generated but not stored: {why}; run apply again to regenerate it"
 )
-
-
-def repo_with_store(root: Path, store: str) -> Path:
-    write_repo(root, len(ACCOUNTS), len(POLICIES))
-    config = (root / "certgov.yaml").read_text()
-    (root / "certgov.yaml").write_text(
-        config.replace("local: {type: file, path: .certgov-secrets}", f"local: {store}")
-    )
-    return root
 
 
 def failure_lines(output: str) -> list[str]:
@@ -88,7 +80,7 @@ def test_command_store_that_exits_1(live: LiveServer, tmp_path: Path) -> None:
     script = tmp_path / "store.py"
     script.write_text(COMMAND_STORE)
     store = json.dumps({"type": "command", "command": [sys.executable, str(script)]})
-    repo = repo_with_store(tmp_path / "repo", store)
+    repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), store)
     (repo / "SEALED").write_text("")
     result = certgov(live.url, live.admin, "apply", str(repo), "--auto-approve")
     assert result.exit_code == 1, result.output
@@ -140,19 +132,6 @@ def aws_records(url: str) -> dict[str, dict[str, Any]]:
         client.close()
 
 
-def aws_login_failures(server_url: str, records: dict[str, dict[str, Any]]) -> list[str]:
-    failures = []
-    for name, record in sorted(records.items()):
-        creds = Credentials(record["uuid"], record["client_id"], record["client_secret"])
-        try:
-            with ClmClient(server_url, creds) as client:
-                if client.verify().account_name != name:
-                    failures.append(f"{name}: logged in as another account")
-        except CertgovError as exc:
-            failures.append(f"{name}: {exc.message}")
-    return failures
-
-
 def test_aws_store_whose_endpoint_stopped(
     live: LiveServer, tmp_path: Path, moto: list[ThreadedMotoServer]
 ) -> None:
@@ -161,7 +140,7 @@ def test_aws_store_whose_endpoint_stopped(
     store = json.dumps(
         {"type": "aws", "region": "eu-west-1", "prefix": "certgov/", "endpoint_url": url}
     )
-    repo = repo_with_store(tmp_path / "repo", store)
+    repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), store)
     plan_file = tmp_path / "plan.json"
     planned = certgov(live.url, live.admin, "plan", str(repo), "--out", str(plan_file))
     assert planned.exit_code == 0, planned.output
@@ -186,4 +165,57 @@ def test_aws_store_whose_endpoint_stopped(
     assert_converged(live.url, live.admin, repo, ACCOUNTS, POLICIES)
     records = aws_records(url)
     assert sorted(records) == ACCOUNTS
-    assert aws_login_failures(live.url, records) == []
+    assert record_login_failures(live.url, records) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        (
+            "azure-keyvault",
+            "azure-keyvault store 'local': cannot write 'accounts-{name}': permission denied for"
+            " Microsoft.KeyVault/vaults/secrets/setSecret/action: give the identity the role"
+            " 'Key Vault Secrets Officer' on the vault (with access policies: the secret"
+            " permissions get, list, set and recover)",
+        ),
+        (
+            "gcp-secret-manager",
+            "gcp-secret-manager store 'local': cannot write"
+            " 'projects/certgov-test/secrets/accounts-{name}': permission denied: the identity"
+            " needs secretmanager.versions.add on project certgov-test"
+            " (roles/secretmanager.secretVersionAdder grants it)",
+        ),
+    ],
+)
+def test_cloud_store_that_refuses_writes(
+    live: LiveServer,
+    tmp_path: Path,
+    tls_ca: ThrowawayCA,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    why: str,
+) -> None:
+    """The identity may read (plan works) but not write: every secret is generated but not
+    stored, the next plan rotates each, and once the role is granted apply converges."""
+    with running(kind, tls_ca, tmp_path) as cloud:
+        for name, value in cloud.env.items():
+            monkeypatch.setenv(name, value)
+        cloud.may_write(False)
+        repo = write_repo(tmp_path / "repo", len(ACCOUNTS), len(POLICIES), cloud.config)
+        result = certgov(live.url, live.admin, "apply", str(repo), "--auto-approve")
+        assert result.exit_code == 1, result.output
+        assert failure_lines(result.output) == [
+            f"ServiceAccount/{name}: create FAILED: secret for {name} was generated but not"
+            f" stored: {why.format(name=name)}; run apply again to regenerate it"
+            for name in ACCOUNTS
+        ]
+        replanned = certgov(live.url, live.admin, "plan", str(repo), "--format", "json")
+        changes = json.loads(replanned.output)["changes"]
+        assert [(c["action"], c["name"]) for c in changes] == [
+            ("rotate", name) for name in ACCOUNTS
+        ]
+        cloud.may_write(True)
+        assert_converged(live.url, live.admin, repo, ACCOUNTS, POLICIES)
+        records = account_records(cloud)
+        assert sorted(records) == ACCOUNTS
+        assert record_login_failures(live.url, records) == []

@@ -11,40 +11,21 @@ Enterprise's `/api/v3` does, and can be told to answer the next calls with canne
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from tests.loopback import Answer, Call, serve
 
 _COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 _COMMENT = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
 _ISSUES = re.compile(r"^/repos/([^/]+/[^/]+)/issues$")
 _ISSUE = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)$")
-
-
-@dataclass
-class Call:
-    """One request as the fake saw it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    authorization: str | None
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class Canned:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,7 +42,7 @@ class FakeGitHub:
         self.token = "ghs_" + uuid.uuid4().hex
         self.repos: dict[str, _Repo] = {}
         self.calls: list[Call] = []
-        self.canned: list[Canned] = []
+        self.canned: list[Answer] = []
         self.lock = threading.Lock()
         self._next_id = 1000
         self.origin = ""
@@ -104,7 +85,7 @@ class FakeGitHub:
 
     def answer_next(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """Answer the next call with this, whatever it asks."""
-        self.canned.append(Canned(status, body, headers or {}))
+        self.canned.append(Answer(status, body, headers or {}))
 
     def writes(self) -> list[tuple[str, str]]:
         """The calls that changed something, as (method, path)."""
@@ -251,50 +232,8 @@ def _invalid(resource: str, field_name: str, code: str) -> dict[str, Any]:
     }
 
 
-def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            call = Call(
-                method=self.command,
-                path=parts.path,
-                query={k: v[-1] for k, v in parse_qs(parts.query).items()},
-                authorization=self.headers.get("Authorization"),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=json.loads(raw) if raw else None,
-            )
-            status, answer, headers = fake.handle(call)
-            payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PATCH = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Quiet: the tests assert on fake.calls instead.
-            pass
-
-    return Handler
-
-
 @contextmanager
 def serving(fake: FakeGitHub) -> Iterator[FakeGitHub]:
     """Serve `fake` on a free loopback port for the duration of the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve(lambda call: Answer(*fake.handle(call))) as fake.origin:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -4,6 +4,7 @@ can be proven by logging in with it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,11 @@ tests:
 """
 
 
-def write_repo(root: Path, accounts: int, policies: int) -> Path:
+def write_repo(root: Path, accounts: int, policies: int, store: str | None = None) -> Path:
+    """The repo, its store `local` a file store, or `store` (a YAML flow mapping)."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "certgov.yaml").write_text(CONFIG)
+    config = CONFIG.replace("{type: file, path: .certgov-secrets}", store) if store else CONFIG
+    (root / "certgov.yaml").write_text(config)
     (root / "accounts.yaml").write_text(
         "".join(ACCOUNT.format(name=f"acct-{i:03}") for i in range(accounts))
     )
@@ -62,9 +65,14 @@ def store_records(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def login_failures(url: str, root: Path) -> list[str]:
-    """Every stored record that does not log in, with the reason."""
+    """Every record of the file store that does not log in, with the reason."""
+    return record_login_failures(url, store_records(root))
+
+
+def record_login_failures(url: str, records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every record (by account name) that does not log in, with the reason."""
     failures = []
-    for name, record in store_records(root).items():
+    for name, record in sorted(records.items()):
         creds = Credentials(record["uuid"], record["client_id"], record["client_secret"])
         try:
             with ClmClient(url, creds) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ import pytest
 
 from certgov.apply.stores import (
     AwsStore,
+    AzureKeyVaultStore,
     CommandStore,
     FileStore,
+    GcpSecretManagerStore,
     SecretRecord,
     VaultStore,
     build_store,
@@ -26,6 +29,7 @@ from certgov.errors import (
     SecretStoreConflictError,
     SecretStoreError,
 )
+from certgov.secretpath import missing_extra
 
 
 def _problems(configs: dict[str, Any], root: Path) -> list[Problem]:
@@ -85,6 +89,51 @@ def test_aws_store_takes_region_prefix_and_endpoint(tmp_path: Path) -> None:
     )
 
 
+def test_azure_keyvault_store_takes_the_vault_url_and_timeout(tmp_path: Path) -> None:
+    config = {"type": "azure-keyvault", "vault_url": "https://kv.vault.azure.net", "timeout": "5s"}
+    store = build_store("kv", config, root=tmp_path)
+
+    assert isinstance(store, AzureKeyVaultStore)
+    assert (store.vault_url, store.timeout) == ("https://kv.vault.azure.net", 5.0)
+
+
+def test_gcp_store_takes_project_and_endpoint(tmp_path: Path) -> None:
+    config = {
+        "type": "gcp-secret-manager",
+        "project": "my-project",
+        "endpoint": "https://secretmanager.p.googleapis.com",
+    }
+    store = build_store("gcp", config, root=tmp_path)
+
+    assert isinstance(store, GcpSecretManagerStore)
+    assert (store.project, store.endpoint, store.timeout) == (
+        "my-project",
+        "https://secretmanager.p.googleapis.com",
+        30.0,
+    )
+
+
+def test_cloud_store_settings_are_checked(tmp_path: Path) -> None:
+    configs = {
+        "kv": {"type": "azure-keyvault", "vault_url": "http://kv.vault.azure.net"},
+        "gcp": {"type": "gcp-secret-manager", "region": "europe-west1"},
+    }
+
+    assert _problems(configs, tmp_path) == [
+        Problem(None, "secret_stores.gcp.project", "is required"),
+        Problem(
+            None,
+            "secret_stores.gcp.region",
+            "unknown setting (allowed: endpoint, project, timeout)",
+        ),
+        Problem(
+            None,
+            "secret_stores.kv.vault_url",
+            "'http://kv.vault.azure.net' is not an https:// URL",
+        ),
+    ]
+
+
 def test_build_stores_builds_every_entry(tmp_path: Path) -> None:
     stores = build_stores(
         {
@@ -105,7 +154,8 @@ def test_unknown_type_lists_the_known_ones(tmp_path: Path) -> None:
         Problem(
             None,
             "secret_stores.x.type",
-            "unknown store type 'gcp' (expected one of: aws, command, file, vault)",
+            "unknown store type 'gcp' (expected one of: aws, azure-keyvault, command, file,"
+            " gcp-secret-manager, vault)",
         )
     ]
 
@@ -218,6 +268,39 @@ def test_missing_optional_library_names_the_extra(
     )
 
 
+@pytest.mark.parametrize(
+    ("config", "module", "extra"),
+    [
+        (
+            {"type": "azure-keyvault", "vault_url": "https://kv.vault.azure.net"},
+            "azure.keyvault.secrets",
+            "azure",
+        ),
+        (
+            {"type": "gcp-secret-manager", "project": "my-project"},
+            "google.cloud.secretmanager",
+            "gcp",
+        ),
+    ],
+)
+def test_missing_cloud_library_names_the_extra(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, str],
+    module: str,
+    extra: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+
+    with pytest.raises(SecretStoreError) as caught:
+        build_store("x", config, root=tmp_path)
+
+    assert caught.value.message == (
+        f"{module} is not installed: install certgov with the '{extra}' extra"
+        f" (pip install 'certgov[{extra}]')"
+    )
+
+
 class _FlakyStore:
     """Fails the first `failures` writes with `error`, then succeeds."""
 
@@ -274,3 +357,31 @@ def test_retry_stops_at_a_failure_that_cannot_heal(record: SecretRecord) -> None
 def test_retry_needs_at_least_one_attempt(record: SecretRecord) -> None:
     with pytest.raises(ValueError, match=r"^attempts must be at least 1$"):
         write_with_retry(_FlakyStore(0, SecretStoreError("x")), "deploy", record, attempts=0)
+
+
+def test_missing_extra_is_none_when_installed_and_names_the_pip_line_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert missing_extra("gcp-secret-manager") is None
+    assert missing_extra("file") is None
+    # Not even the namespace package: find_spec fails on the parent.
+    monkeypatch.delitem(sys.modules, "google.cloud.secretmanager", raising=False)
+    monkeypatch.setitem(sys.modules, "google.cloud", None)
+
+    assert missing_extra("gcp-secret-manager") == (
+        "the gcp-secret-manager store needs certgov's 'gcp' extra, which is not installed;"
+        " run: pip install 'certgov[gcp]'"
+    )
+
+
+def test_client_libraries_are_imported_only_when_a_store_is_built() -> None:
+    code = (
+        "import sys, certgov.cli, certgov.apply.stores, certgov.declarations\n"
+        "roots = {'azure', 'google', 'hvac', 'boto3', 'botocore'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in roots))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert done.stdout == "[]\n"

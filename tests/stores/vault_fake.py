@@ -9,16 +9,16 @@ AppRole login (`POST /v1/auth/approle/login`) and token checking (`X-Vault-Token
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import Answer, Call, serve
 
 
 def _now() -> str:
@@ -161,42 +161,15 @@ class FakeVault:
         return 200, {"data": data}
 
 
-def _handler(fake: FakeVault) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
-            status, answer = fake.handle(
-                self.command, self.path, self.headers.get("X-Vault-Token"), body
-            )
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Quiet: the tests assert on fake.requests instead.
-            pass
-
-    return Handler
-
-
 @contextmanager
 def serving(fake: FakeVault) -> Iterator[FakeVault]:
     """Serve `fake` on a free loopback port for the duration of the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+
+    def handle(call: Call) -> Answer:
+        token = call.headers.get("x-vault-token")
+        status, body = fake.handle(call.method, call.target, token, call.body)
+        # hvac reads error texts only from exactly this Content-Type, as Vault sends it.
+        return Answer(status, body, {"Content-Type": "application/json"})
+
+    with serve(handle) as fake.url:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
 from certgov.rules.names import name_character_problem
-from certgov.secretpath import validate_secret_path
+from certgov.secretpath import missing_extra, secret_name
 from certgov.state import POLICY, SERVICE_ACCOUNT, normalise_timestamp
 
 CSR_MARKERS = ("-----BEGIN CERTIFICATE REQUEST-----", "-----BEGIN NEW CERTIFICATE REQUEST-----")
@@ -136,12 +136,19 @@ def check_config(out: Reporter, item: Declared) -> None:
         if isinstance(settings, dict):
             path = f"manage.{kind}.delete_after"
             _check_duration(out, item, path, settings.get("delete_after"))
+    stores = item.doc.get("secret_stores")
+    for name, store in stores.items() if isinstance(stores, dict) else ():
+        path = f"secret_stores.{name}.type"
+        if item.ok(path) and isinstance(store, dict) and isinstance(store.get("type"), str):
+            missing = missing_extra(store["type"])
+            if missing is not None:
+                _report(out, item, path, missing)
 
 
 # -- one account -------------------------------------------------------------------------------
 
 
-def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
+def check_account(out: Reporter, item: Declared, stores: Mapping[str, Mapping[str, Any]]) -> None:
     doc = item.doc
     _check_name_characters(out, item)
     for i, entry in item.items("ip_allowlist", doc.get("ip_allowlist")):
@@ -158,9 +165,10 @@ def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
     if isinstance(secret, dict):
         _check_duration(out, item, "secret.rotate_after", secret.get("rotate_after"))
         if item.ok("secret.path"):
-            # The stores' own rule, so that validate refuses exactly what plan and apply would.
+            # The stores' own rules, so that validate refuses exactly what plan and apply would.
+            store = stores.get(secret["store"], {}) if item.ok("secret.store") else {}
             try:
-                validate_secret_path(secret["path"])
+                secret_name(store.get("type", ""), secret["path"])
             except SecretStoreError as exc:
                 _report(out, item, "secret.path", exc.message)
     known = sorted(stores)
@@ -171,6 +179,39 @@ def check_account(out: Reporter, item: Declared, stores: Iterable[str]) -> None:
             else "certgov.yaml declares no secret_stores"
         )
         _report(out, item, "secret.store", f"unknown secret store '{secret['store']}'; {declared}")
+
+
+def check_secret_names(
+    out: Reporter, items: list[Declared], stores: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """No two accounts whose different secret paths a store keeps under one name."""
+    first: dict[tuple[str, str], tuple[Declared, str]] = {}
+    accounts = sorted(
+        (
+            i
+            for i in items
+            if i.kind == SERVICE_ACCOUNT and i.ok("secret.store") and i.ok("secret.path")
+        ),
+        key=lambda i: (i.file, i.document.line, i.document.col),
+    )
+    for item in accounts:
+        secret: Any = item.doc.get("secret")
+        if not isinstance(secret, dict) or secret["store"] not in stores:
+            continue
+        store, path = secret["store"], secret["path"]
+        try:
+            name = secret_name(stores[store].get("type", ""), path)
+        except SecretStoreError:
+            continue  # reported by check_account
+        seen, seen_path = first.setdefault((store, name), (item, path))
+        if seen_path != path:
+            _report(
+                out,
+                item,
+                "secret.path",
+                f"'{path}' and '{seen_path}' (at {_where(out, seen, 'secret.path')}) are both"
+                f" the secret '{name}' in store '{store}'; give each account a path of its own",
+            )
 
 
 # -- one policy --------------------------------------------------------------------------------

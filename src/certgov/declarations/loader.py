@@ -374,6 +374,7 @@ def _build(tree: SourceTree, root: Path, display_root: str, git_commit: str | No
         else:
             checks.check_policy(run, item)
     checks.check_names(run, declared)
+    checks.check_secret_names(run, declared, config.secret_stores)
     run.problems.raise_if_any()
     resources = [
         _account(item) if item.kind == SERVICE_ACCOUNT else _policy(item, config, run.csr_texts)

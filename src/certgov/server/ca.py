@@ -66,7 +66,8 @@ class LocalCA:
         return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _new_ca(now: datetime) -> StoredCA:
+def new_ca(now: datetime) -> StoredCA:
+    """A new CA: its key and its certificate, as PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -113,7 +114,7 @@ def load_or_create(store: Store, now: datetime) -> LocalCA:
     with store.transaction() as tx:
         stored = tx.ca.get()
         if stored is None:
-            candidate = _new_ca(now)
+            candidate = new_ca(now)
             stored = candidate if tx.ca.put(candidate) else tx.ca.get()
     assert stored is not None
     key = serialization.load_pem_private_key(stored.key_pem.encode(), password=None)

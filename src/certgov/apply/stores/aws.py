@@ -13,18 +13,12 @@ is recognised by Secrets Manager and makes no second version.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from typing import Any
 
-from certgov.apply.stores.base import (
-    RecordMeta,
-    SecretRecord,
-    import_optional,
-    scrub,
-)
+from certgov.apply.stores.base import RecordMeta, SecretRecord, import_optional
+from certgov.apply.stores.service import ServiceStore
 from certgov.errors import SecretStoreConflictError, SecretStoreError
-from certgov.secretpath import validate_secret_path
 
 # A fixed namespace: the same record always yields the same token, on any machine.
 TOKEN_NAMESPACE = uuid.UUID("5f0b7c52-3f7e-4d53-9a51-6c1d2b0c9e41")
@@ -47,8 +41,10 @@ def request_token(record: SecretRecord) -> str:
     return str(uuid.uuid5(TOKEN_NAMESPACE, f"{record.uuid}\n{record.secret_created_at}"))
 
 
-class AwsStore:
+class AwsStore(ServiceStore):
     """Secrets Manager; see the module docstring."""
+
+    kind = "aws"
 
     def __init__(
         self,
@@ -59,7 +55,7 @@ class AwsStore:
         endpoint_url: str | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self.region = region
         self.prefix = prefix
         self.endpoint_url = endpoint_url
@@ -67,40 +63,29 @@ class AwsStore:
         self._boto3 = import_optional("boto3", "aws")
         self._botocore = import_optional("botocore.exceptions", "aws")
         self._config = import_optional("botocore.config", "aws")
-        self._client: Any = None
-        self._lock = threading.Lock()
 
-    def _error(self, message: str, *, secret: str = "", retryable: bool = True) -> SecretStoreError:
-        return SecretStoreError(
-            scrub(f"aws store {self.name!r}: {message}", secret), retryable=retryable
+    def _connect(self) -> Any:
+        config = self._config.Config(
+            connect_timeout=min(self.timeout, 10.0),
+            read_timeout=self.timeout,
+            # Few attempts inside botocore: certgov retries whole writes itself.
+            retries={"max_attempts": 2, "mode": "standard"},
         )
+        try:
+            return self._boto3.session.Session().client(
+                "secretsmanager",
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=config,
+            )
+        except self._aws_errors() as exc:
+            raise self._failure("cannot set up a Secrets Manager client", exc) from None
 
-    def _connected(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                config = self._config.Config(
-                    connect_timeout=min(self.timeout, 10.0),
-                    read_timeout=self.timeout,
-                    # Few attempts inside botocore: certgov retries whole writes itself.
-                    retries={"max_attempts": 2, "mode": "standard"},
-                )
-                try:
-                    self._client = self._boto3.session.Session().client(
-                        "secretsmanager",
-                        region_name=self.region,
-                        endpoint_url=self.endpoint_url,
-                        config=config,
-                    )
-                except self._aws_errors() as exc:
-                    raise self._failure("cannot set up a Secrets Manager client", exc) from None
-            return self._client
+    def _disconnect(self, client: Any) -> None:
+        client.close()
 
     def _secret_name(self, path: str) -> str:
-        try:
-            validate_secret_path(path)
-        except SecretStoreError as exc:
-            raise self._error(exc.message, retryable=False) from None
-        return f"{self.prefix}{path}"
+        return f"{self.prefix}{self._checked(path)}"
 
     def _failure(self, action: str, exc: BaseException, secret: str = "") -> SecretStoreError:
         """A SecretStoreError for a botocore failure, scrubbed, never chained."""
@@ -167,13 +152,6 @@ class AwsStore:
             ) from None
         except self._aws_errors() as exc:
             raise self._failure(f"cannot write {name!r}", exc, secret) from None
-
-    def close(self) -> None:
-        """Close the client's connections."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
 
 def _json_object(text: Any) -> dict[str, Any]:

@@ -13,23 +13,19 @@ is detected as `SecretStoreConflictError` instead of being silently overwritten.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
-from certgov.apply.stores.base import (
-    RecordMeta,
-    SecretRecord,
-    import_optional,
-    scrub,
-)
+from certgov.apply.stores.base import RecordMeta, SecretRecord, import_optional
+from certgov.apply.stores.service import ServiceStore
 from certgov.errors import SecretStoreConflictError, SecretStoreError
-from certgov.secretpath import validate_secret_path
 
 _CAS_MISMATCH = "check-and-set parameter did not match the current version"
 
 
-class VaultStore:
+class VaultStore(ServiceStore):
     """Vault KV v2; see the module docstring."""
+
+    kind = "vault"
 
     def __init__(
         self,
@@ -40,20 +36,13 @@ class VaultStore:
         approle_mount: str = "approle",
         timeout: float = 30.0,
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self.url = url
         self.mount = mount
         self.approle_mount = approle_mount
         self.timeout = timeout
-        self._client: Any = None
-        self._lock = threading.Lock()
         self._hvac = import_optional("hvac", "vault")
         self._requests = import_optional("requests", "vault")
-
-    def _error(self, message: str, *, secret: str = "", retryable: bool = True) -> SecretStoreError:
-        return SecretStoreError(
-            scrub(f"vault store {self.name!r}: {message}", secret), retryable=retryable
-        )
 
     def _failure(self, action: str, exc: BaseException, secret: str = "") -> SecretStoreError:
         """A SecretStoreError for an hvac or connection failure, scrubbed, never chained."""
@@ -73,13 +62,8 @@ class VaultStore:
     def _vault_errors(self) -> tuple[type[BaseException], ...]:
         return (self._hvac.exceptions.VaultError, self._requests.RequestException)
 
-    def _connected(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._login()
-            return self._client
-
-    def _login(self) -> Any:
+    def _connect(self) -> Any:
+        """A client with a token: VAULT_TOKEN, or an AppRole login."""
         token = os.environ.get("VAULT_TOKEN")
         role_id = os.environ.get("VAULT_ROLE_ID")
         secret_id = os.environ.get("VAULT_SECRET_ID")
@@ -101,15 +85,9 @@ class VaultStore:
             raise failure from None
         return client
 
-    def _check(self, path: str) -> None:
-        try:
-            validate_secret_path(path)
-        except SecretStoreError as exc:
-            raise self._error(exc.message, retryable=False) from None
-
     def read_meta(self, path: str) -> RecordMeta | None:
         """Read the latest version and drop the secret; None when there is none."""
-        self._check(path)
+        self._checked(path)
         client = self._connected()
         kv = client.secrets.kv.v2
         try:
@@ -132,7 +110,7 @@ class VaultStore:
 
     def write(self, path: str, record: SecretRecord) -> None:
         """Write a new version with `cas` set to the version read just before."""
-        self._check(path)
+        self._checked(path)
         client = self._connected()
         kv = client.secrets.kv.v2
         secret = record.client_secret
@@ -162,12 +140,8 @@ class VaultStore:
             raise self._failure(f"cannot read the metadata of {path!r}", exc) from None
         return int(response["data"]["current_version"])
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        with self._lock:
-            if self._client is not None:
-                self._client.adapter.close()
-                self._client = None
+    def _disconnect(self, client: Any) -> None:
+        client.adapter.close()
 
 
 def _absent(exc: Any) -> bool:
