@@ -58,8 +58,9 @@ def test_quick_benchmark_writes_results_and_plot(
         (20, 1),
         (20, 8),
     ]
-    # Behind the simulated round trip, each of the ~50 requests of the sequential run waits 20 ms.
-    assert summary["apply_seconds_p1_rtt_20ms"] > summary["apply_seconds_p1"] + 0.5
+    # Behind the simulated round trip, each of the 40-odd requests of the sequential run waits
+    # 20 ms: a floor that holds however loaded the machine is (no comparison of two timings).
+    assert summary["apply_seconds_p1_rtt_20ms"] >= 40 * 0.020
     assert results["targets"] == {}
     assert plot_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out.splitlines()[-2:] == [
