@@ -92,6 +92,16 @@ def apply(client: ClmClient, stores: dict[str, SecretStore]) -> Apply:
     return go
 
 
+def document_for(client: ClmClient, *desired: Resource, **options: Any) -> PlanDocument:
+    """The plan of `desired` against what the fake holds now."""
+    return build_document(
+        plan(State.build(desired), read_live_state(client), Facts(now=NOW), PlanOptions(**options)),
+        server=BASE,
+        source=SOURCE,
+        created_at=NOW.isoformat(),
+    )
+
+
 def outcome(address: str, action: str, message: str, status: str = "applied") -> Outcome:
     return Outcome(address, action, status, message)
 
@@ -334,17 +344,7 @@ def test_delete_policy_and_account(
 ) -> None:
     fake.add_policy("gone", is_enabled=False)
     live_account(fake, "stray", is_active=False)
-    document = build_document(
-        plan(
-            State.build([]),
-            read_live_state(client),
-            Facts(now=NOW),
-            PlanOptions(manage=_prune("delete"), allow_mass_change=True),
-        ),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, manage=_prune("delete"), allow_mass_change=True)
     outcomes: list[Outcome] = []
     result = run(document, Operations.over(client), stores, outcomes.append, parallelism=1)
     assert list(result.outcomes) == [
@@ -363,13 +363,7 @@ def _prune(mode: str) -> Any:
 def test_a_create_whose_object_now_exists_is_adopted_and_its_secret_regenerated(
     fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
 ) -> None:
-    want = State.build([stored_account()])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, stored_account())
     live_account(fake)  # an interrupted run made it, and died before storing its secret
     result = run(document, Operations.over(client), stores, parallelism=1, adopt_wait=0)
     assert list(result.outcomes) == [
@@ -387,13 +381,7 @@ def test_a_create_whose_object_now_exists_is_adopted_and_its_secret_regenerated(
 def test_an_adopted_disabled_policy_is_proven_and_enabled(
     fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
 ) -> None:
-    want = State.build([policy("base")])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, policy("base"))
     fake.add_policy("base", is_enabled=False, rules=RULES)
     proofs = {"base": PolicyProof(tuple(cases_for(policy("base"))), policy("base").spec)}
     result = run(document, Operations.over(client), stores, proofs=proofs, parallelism=1)
@@ -498,13 +486,7 @@ def test_a_stale_plan_is_refused_before_any_write(
     fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
 ) -> None:
     made = live_account(fake)
-    want = State.build([account("ci", scopes=["read", "write"])])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, account("ci", scopes=["read", "write"]))
     made["description"] = "changed by hand"
     fake.revisions[made["uuid"]] += 1
     with pytest.raises(StalePlanError) as info:
@@ -522,13 +504,7 @@ def test_an_action_a_kind_does_not_have_fails_that_change_only(
     from dataclasses import replace
 
     fake.add_policy("base", is_enabled=True, rules=RULES)
-    want = State.build([policy("base", description="new")])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, policy("base", description="new"))
     odd = replace(document, changes=(replace(document.changes[0], action="rotate"),))
     result = run(odd, Operations.over(client), stores)
     assert list(result.outcomes) == [
@@ -546,13 +522,7 @@ def test_store_record_meta_is_not_needed_when_no_rotation(apply: Apply, fake: Fa
 def test_an_interrupted_apply_finishes_what_is_under_way_and_says_what_did_not_start(
     fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
 ) -> None:
-    want = State.build([account(f"a{i}") for i in range(3)] + [policy("p")])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, *[account(f"a{i}") for i in range(3)], policy("p"))
 
     stop = threading.Event()
 
@@ -585,13 +555,7 @@ def test_a_stale_plan_names_changed_rules_by_action(
     fake: FakeApi, client: ClmClient, stores: dict[str, SecretStore]
 ) -> None:
     made = fake.add_policy("p", is_enabled=True, rules=RULES)
-    want = State.build([policy("p", description="new")])
-    document = build_document(
-        plan(want, read_live_state(client), Facts(now=NOW), PlanOptions()),
-        server=BASE,
-        source=SOURCE,
-        created_at=NOW.isoformat(),
-    )
+    document = document_for(client, policy("p", description="new"))
     made["rules"] = [{"action": "disable_wildcard", "fail": "soft"}]
     fake.revisions[str(made["id"])] += 1
     with pytest.raises(StalePlanError) as info:

@@ -133,6 +133,14 @@ def live_sqlite(tmp_path: Path) -> Iterator[LiveServer]:
     yield from start_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path)
 
 
+@pytest.fixture
+def other_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A second reference server, another tenant (for plans made for one and applied to it)."""
+    other = tmp_path / "other"
+    other.mkdir()
+    yield from start_server(f"sqlite:///{other / 'server.db'}", other)
+
+
 def copy_example(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(data_dir("examples") / name, target)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from certgov.client import canonical_api_root
 from certgov.plan.schema import plan_schema_problems
-from tests.integration.conftest import LiveServer, start_server
+from tests.integration.conftest import LiveServer
 from tests.integration.crashrepo import write_repo
 
 
@@ -80,13 +77,6 @@ def test_a_snapshot_older_than_the_max_age_is_refused(
         "plan", str(repo), "--snapshot", str(snap), "--max-snapshot-age", "2d", creds=reader
     )
     assert allowed.exit_code == 0, allowed.output
-
-
-@pytest.fixture
-def other_server(tmp_path: Path) -> Iterator[LiveServer]:
-    other = tmp_path / "other"
-    other.mkdir()
-    yield from start_server(f"sqlite:///{other / 'server.db'}", other)
 
 
 def test_a_snapshot_of_another_target_is_refused(

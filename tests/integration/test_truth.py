@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from certgov.client import ClmClient, Credentials, canonical_api_root
 from certgov.errors import AuthenticationError
 from tests.expected import plan_head
-from tests.integration.conftest import LiveServer, start_server
+from tests.integration.conftest import LiveServer
 from tests.integration.crashrepo import CONFIG, write_repo
 
 
@@ -84,13 +83,6 @@ def test_apply_refuses_a_partial_plan_file(live_sqlite: LiveServer, tmp_path: Pa
         "an account that can read every managed kind; nothing was applied\n",
     )
     assert list(account_names(live_sqlite)) == ["bootstrap-admin", "pr-reader"]
-
-
-@pytest.fixture
-def other_server(tmp_path: Path) -> Iterator[LiveServer]:
-    other = tmp_path / "other"
-    other.mkdir()
-    yield from start_server(f"sqlite:///{other / 'server.db'}", other)
 
 
 def test_a_plan_file_made_for_one_server_is_refused_by_another(
