@@ -268,3 +268,24 @@ def test_secret_adopt_is_proven_by_an_ip_refusal_after_the_secret_checked_out(
     ):
         client.verify()
     assert refused.value.code == "IP_NOT_ALLOWED"
+
+
+def test_a_policy_without_tests_is_proven_by_a_probe_not_counted_as_a_test(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", 0, 0)
+    (repo / "policies.yaml").write_text(
+        "apiVersion: certgov/v1\nkind: Policy\nname: Labs\n"
+        "matching_criteria: {action: certificate.generate, domains: [labs.example.com]}\n"
+        "rules:\n  - {action: block_ca_flag, fail: hard}\n"
+    )
+    planned = live_sqlite.cli("plan", str(repo), "--format", "markdown")
+    assert planned.exit_code == 0, planned.output
+    lines = planned.stdout.splitlines()
+    assert "policy tests" not in planned.stdout
+    assert "Dry-run probe passed (no tests declared: the server accepted a plain request)" in lines
+    applied = live_sqlite.cli("apply", str(repo), "--auto-approve")
+    assert applied.stdout.splitlines()[-2:] == [
+        "Policy/Labs: created disabled, dry-run probe passed, enabled",
+        "Apply complete: 1 created, 0 updated, 0 failed.",
+    ]
