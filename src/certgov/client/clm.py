@@ -159,6 +159,13 @@ class ClmClient:
 
     # -- sessions -------------------------------------------------------------------------------
 
+    def logged_in(self) -> SessionInfo:
+        """The current session, logging in first when there is none (no other request)."""
+        self._current_token()
+        if self._session is None:  # pragma: no cover - a login always records its session
+            return self.verify()
+        return self._session
+
     def verify(self) -> SessionInfo:
         """`GET /service-account/auth/verify`: the session as the server sees it now."""
         response = self._call("GET", VERIFY, what="verifying the session")

@@ -64,7 +64,7 @@ def server_now(client: ClmClient) -> datetime:
     Rollout clocks and audit windows are compared with the audit log's timestamps, which the
     server writes; reading time from the same clock keeps a skewed client from promoting early.
     """
-    info = client.session or client.verify()
+    info = client.logged_in()
     return (info.expires_at - timedelta(seconds=info.expires_in)).astimezone(UTC)
 
 

@@ -163,7 +163,7 @@ def make_plan(
         snapshot.check(target, when, planning.max_snapshot_age, planning.snapshot)
     desired, live, coverage = read_live(client, decls.state, managed_kinds(decls), snapshot, when)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
-    session = client.session or client.verify()
+    session = client.logged_in()
     facts = Facts(
         now=when,
         store_records=store_facts(desired, stores),
