@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,19 +82,18 @@ class _Parser:
         return token
 
     def _or(self) -> Any:
-        value = self._and()
-        while self._peek() == "||":
-            self._take()
-            right = self._and()
-            value = value if truthy(value) else right
-        return value
+        return self._chain("||", self._and, keep_left=truthy)
 
     def _and(self) -> Any:
-        value = self._comparison()
-        while self._peek() == "&&":
+        return self._chain("&&", self._comparison, keep_left=lambda value: not truthy(value))
+
+    def _chain(self, op: str, operand: Callable[[], Any], keep_left: Callable[[Any], bool]) -> Any:
+        """`a op b op c`, giving back the operand that decides, as GitHub does."""
+        value = operand()
+        while self._peek() == op:
             self._take()
-            right = self._comparison()
-            value = right if truthy(value) else value
+            right = operand()
+            value = value if keep_left(value) else right
         return value
 
     def _comparison(self) -> Any:
