@@ -50,7 +50,7 @@ class Call:
 
 @dataclass
 class Answer:
-    """A status, a body (JSON, or a str sent as is, or None for none) and extra headers.
+    """A status, a body (JSON, a str or bytes sent as is, or None for none) and extra headers.
 
     The Content-Type is JSON's unless `headers` says otherwise.
     """
@@ -137,14 +137,14 @@ def _handler(handle: Callable[[Call], Answer]) -> type[BaseHTTPRequestHandler]:
             )
             answer = handle(call)
             body = answer.body
-            payload = (
-                b""
-                if body is None
-                else body.encode()
-                if isinstance(body, str)
-                else json.dumps(body).encode()
-            )
-            headers = {"Content-Type": "application/json; charset=utf-8", **answer.headers}
+            kind = "application/json; charset=utf-8"
+            if isinstance(body, bytes):
+                payload, kind = body, "application/octet-stream"
+            elif isinstance(body, str):
+                payload = body.encode()
+            else:
+                payload = b"" if body is None else json.dumps(body).encode()
+            headers = {"Content-Type": kind, **answer.headers}
             self.send_response(answer.status)
             self.send_header("Content-Length", str(len(payload)))
             for key, value in headers.items():

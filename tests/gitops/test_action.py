@@ -1,7 +1,7 @@
 """The composite action's scripts, run by bash as the runner would, with a stand-in certgov.
 
-The install step's pip call is not run here (no index to install from); its choices before
-that, and its reuse of a venv it made earlier in the job, are.
+The install step's pip calls are not run here (no index to install from): a stand-in python logs
+them. Its choices before that, and its reuse of a venv it made earlier in the job, run as they are.
 """
 
 from __future__ import annotations
@@ -120,26 +120,8 @@ def test_run_sets_certgov_url_from_the_url_input(tmp_path: Path) -> None:
     assert _bash(RUN, step_env) == (0, "https://clm.test\n", "")
 
 
-def _install(
-    env: dict[str, str], *, version: str = "", source: str = "", action: str = ""
-) -> tuple:
-    install_env = {
-        **env,
-        "CERTGOV_VERSION": version,
-        "CERTGOV_SOURCE": source,
-        "ACTION_PATH": action,
-    }
-    return _bash(INSTALL, install_env)
-
-
-def test_install_refuses_both_a_version_and_a_source(tmp_path: Path) -> None:
-    env = _runner(tmp_path)
-
-    assert _install(env, version="0.1.0", source=".") == (
-        1,
-        "::error title=certgov::set the version input or the source input, not both\n",
-        "",
-    )
+def _install(env: dict[str, str], *, source: str = "", action: str = "") -> tuple:
+    return _bash(INSTALL, {**env, "CERTGOV_SOURCE": source, "ACTION_PATH": action})
 
 
 def test_install_refuses_a_source_folder_without_certgov(tmp_path: Path) -> None:
@@ -149,17 +131,18 @@ def test_install_refuses_a_source_folder_without_certgov(tmp_path: Path) -> None
 
     assert _install(env, action=str(action)) == (
         1,
-        f"::error title=certgov::no certgov source at {action}/../../..: set the version input "
-        "to install from PyPI\n",
+        f"::error title=certgov::no certgov source at {action}/../../..: use the action from "
+        "certgov's repository (OWNER/certgov/.github/actions/certgov@SHA), or set the source "
+        "input\n",
         "",
     )
 
 
-def test_install_reuses_the_venv_made_for_the_same_version(tmp_path: Path) -> None:
+def test_install_reuses_the_venv_made_for_the_same_source(tmp_path: Path) -> None:
     env = _runner(tmp_path)
-    venv = _venv(env, "certgov==0.1.0")
+    venv = _venv(env, str(ROOT))
 
-    result = _install(env, version="0.1.0")
+    result = _install(env, source=str(ROOT), action=str(ROOT / ".github/actions/certgov"))
 
     assert result == (0, "certgov --version\n", "")
     assert (tmp_path / "path").read_text(encoding="utf-8") == f"{venv}/bin\n"
@@ -172,3 +155,38 @@ def test_install_from_the_actions_own_checkout_by_default(tmp_path: Path) -> Non
     result = _install(env, action=str(ROOT / ".github/actions/certgov"))
 
     assert result == (0, "certgov --version\n", "")
+
+
+# A `python` whose `-m venv --clear DIR` makes DIR/bin/python, which logs its arguments instead
+# of installing, and DIR/bin/certgov.
+FAKE_PYTHON = """#!/bin/sh
+if [ "$1 $2 $3" = "-m venv --clear" ]; then
+  mkdir -p "$4/bin"
+  printf '#!/bin/sh\\necho "python $*" >> "%s/pip.log"\\n' "$4" > "$4/bin/python"
+  printf '#!/bin/sh\\necho "certgov $*"\\n' > "$4/bin/certgov"
+  chmod +x "$4/bin/python" "$4/bin/certgov"
+fi
+"""
+
+
+def test_install_checks_every_dependency_against_the_lock_then_builds_certgov_offline(
+    tmp_path: Path,
+) -> None:
+    env = _runner(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(FAKE_PYTHON, encoding="utf-8")
+    (bin_dir / "python").chmod(0o755)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    action = ROOT / ".github/actions/certgov"
+    venv = Path(env["RUNNER_TEMP"]) / "certgov-venv"
+
+    result = _install(env, action=str(action))
+
+    pip = "python -m pip install --quiet --disable-pip-version-check"
+    assert result == (0, "certgov --version\n", "")
+    assert (venv / "pip.log").read_text(encoding="utf-8") == (
+        f"{pip} --require-hashes -r {action}/requirements.txt\n"
+        f"{pip} --no-deps --no-build-isolation {ROOT}\n"
+    )
+    assert (venv / ".certgov-spec").read_text(encoding="utf-8") == str(ROOT)

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from certgov.cli import workflows_check
 from certgov.cli.main import cli
 from certgov.gitops import workflows
 from certgov.gitops.workflows import Finding, Invocation
+from certgov.version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = sorted(
@@ -128,7 +130,17 @@ def test_help_of_every_command_the_workflows_use_renders(path: tuple[str, ...]) 
 def test_the_workflows_call_each_command_the_gitops_issue_needs() -> None:
     used = {i.argv[0] for i in _shipped_invocations() if i.argv and not i.argv[0].startswith("$")}
 
-    assert used == {"--version", "validate", "lint", "test", "plan", "comment", "apply", "drift"}
+    assert used == {
+        "--version",
+        "validate",
+        "lint",
+        "test",
+        "plan",
+        "comment",
+        "apply",
+        "drift",
+        "snapshot",
+    }
 
 
 def test_no_workflow_runs_on_pull_request_target() -> None:
@@ -159,7 +171,7 @@ def test_every_job_sets_its_own_permissions_under_an_empty_default() -> None:
         "examples/github/apply.yml": (
             {},
             {
-                "reviewed-plan": {"contents": "read", "pull-requests": "read", "actions": "read"},
+                "reviewed-plan": {"pull-requests": "read", "actions": "read"},
                 "apply": {"contents": "read"},
                 "record": {"contents": "write"},
             },
@@ -169,33 +181,51 @@ def test_every_job_sets_its_own_permissions_under_an_empty_default() -> None:
             {},
             {
                 "check": {"contents": "read", "security-events": "write", "actions": "read"},
-                "plan": {"contents": "read"},
-                "comment": {"contents": "read", "pull-requests": "write"},
+                "plan": {"contents": "read", "actions": "read"},
+                "comment": {"pull-requests": "write"},
             },
         ),
     }
 
 
-def test_only_the_protected_apply_job_holds_admin_credentials() -> None:
+def test_each_set_of_clm_credentials_is_held_by_one_job_and_admin_ones_by_protected_jobs() -> None:
     holders = {}
     for path in WORKFLOW_FILES:
         for name, job in workflows.load(path)["jobs"].items():
+            envs = [job.get("env") or {}, *((s.get("env") or {}) for s in job["steps"])]
             secrets = sorted(
                 value.split("secrets.")[1].rstrip(" }")
-                for value in (job.get("env") or {}).values()
+                for env in envs
+                for value in env.values()
                 if "secrets." in str(value)
             )
             if secrets:
                 holders[f"{_relative(path)}:{name}"] = (job.get("environment"), secrets)
 
-    read = ["CERTGOV_READ_CLIENT_ID", "CERTGOV_READ_CLIENT_SECRET", "CERTGOV_READ_UUID"]
+    notify = ["CERTGOV_NOTIFY_KEY", "CERTGOV_NOTIFY_URL"]
     assert holders == {
         "examples/github/apply.yml:apply": (
             "certgov-production",
-            ["CERTGOV_ADMIN_CLIENT_ID", "CERTGOV_ADMIN_CLIENT_SECRET", "CERTGOV_ADMIN_UUID"],
+            [
+                "CERTGOV_ADMIN_CLIENT_ID",
+                "CERTGOV_ADMIN_CLIENT_SECRET",
+                "CERTGOV_ADMIN_UUID",
+                *notify,
+            ],
         ),
-        "examples/github/drift.yml:drift": (None, read),
-        "examples/github/plan.yml:plan": (None, read),
+        "examples/github/drift.yml:drift": (
+            "certgov-drift",
+            [
+                "CERTGOV_DRIFT_CLIENT_ID",
+                "CERTGOV_DRIFT_CLIENT_SECRET",
+                "CERTGOV_DRIFT_UUID",
+                *notify,
+            ],
+        ),
+        "examples/github/plan.yml:plan": (
+            None,
+            ["CERTGOV_READ_CLIENT_ID", "CERTGOV_READ_CLIENT_SECRET", "CERTGOV_READ_UUID"],
+        ),
     }
 
 
@@ -203,6 +233,105 @@ def test_apply_runs_one_at_a_time_and_is_never_cancelled() -> None:
     document = workflows.load(ROOT / "examples/github/apply.yml")
 
     assert document["concurrency"] == {"group": "certgov-apply", "cancel-in-progress": False}
+
+
+# -- pins ----------------------------------------------------------------------------------------
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+?)(?:\s+#\s*(?P<comment>.*))?$")
+OWN_ACTION = "OWNER/certgov/.github/actions/certgov@CERTGOV_COMMIT_SHA"
+LOCK = ROOT / ".github/actions/certgov/requirements.txt"
+LOCK_COMMAND = (
+    "pip-compile --allow-unsafe --build-deps-for=wheel --generate-hashes --no-emit-index-url "
+    "--output-file=.github/actions/certgov/requirements.txt --strip-extras pyproject.toml"
+)
+
+
+def _uses() -> list[tuple[str, str, str | None]]:
+    """Every `uses:` of the shipped files as (file, reference, version comment)."""
+    found = []
+    for path in SHIPPED:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = USES.match(line)
+            if match:
+                found.append((_relative(path), match["ref"], match["comment"]))
+    return found
+
+
+def test_every_third_party_action_is_pinned_by_commit_with_its_version_the_same_everywhere() -> (
+    None
+):
+    pins: dict[str, dict[str, list[str]]] = {}  # action -> "sha # version" -> files
+    unpinned = []
+    for file, ref, comment in _uses():
+        if ref.startswith("./") or ref.startswith("OWNER/certgov/"):
+            continue
+        action, _, sha = ref.partition("@")
+        if re.fullmatch(r"[0-9a-f]{40}", sha) and re.fullmatch(r"v\d+\.\d+\.\d+", comment or ""):
+            pins.setdefault(action, {}).setdefault(f"{sha} # {comment}", []).append(file)
+        else:
+            unpinned.append(f"{file}: {ref} # {comment}")
+
+    assert unpinned == []
+    # Dependabot moves the pins under .github/; the examples must carry the same ones.
+    assert {action: found for action, found in pins.items() if len(found) > 1} == {}
+    assert sorted(pins) == [
+        "actions/checkout",
+        "actions/download-artifact",
+        "actions/setup-python",
+        "actions/upload-artifact",
+        "github/codeql-action/upload-sarif",
+    ]
+
+
+def test_the_examples_use_certgovs_action_pinned_by_the_commit_they_install() -> None:
+    own = sorted(
+        {
+            (file.split("/")[0], ref, comment)
+            for file, ref, comment in _uses()
+            if ref.startswith("./") or ref.startswith("OWNER/certgov/")
+        }
+    )
+
+    assert own == [
+        (".github", "./.github/actions/certgov", None),
+        ("examples", OWN_ACTION, f"v{__version__}"),
+    ]
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    return {
+        re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower().replace("_", "-") for line in lines
+    }
+
+
+def test_the_actions_lock_pins_every_runtime_dependency_and_the_build_backend_with_hashes() -> None:
+    text = LOCK.read_text(encoding="utf-8")
+    hashed = re.findall(
+        r"^([a-z0-9][a-z0-9._-]*)==\S+ \\\n(?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+",
+        text,
+        flags=re.MULTILINE,
+    )
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    needed = _requirement_names(
+        [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    )
+
+    assert f"#    {LOCK_COMMAND}\n" in text
+    assert sorted(needed - set(hashed)) == []
+    # Every requirement line of the file is one of them: none without hashes.
+    assert len(hashed) == len(re.findall(r"^[a-z0-9]", text, flags=re.MULTILINE))
+
+
+def test_dependabot_keeps_the_action_pins_and_the_lock_current() -> None:
+    config = workflows.load(ROOT / ".github/dependabot.yml")
+
+    assert [
+        (u["package-ecosystem"], u.get("directories") or [u["directory"]])
+        for u in config["updates"]
+    ] == [
+        ("github-actions", ["/", "/.github/actions/certgov"]),
+        ("pip", ["/.github/actions/certgov"]),
+    ]
 
 
 # -- finding certgov calls in scripts ------------------------------------------------------------
