@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from certgov.client import canonical_api_root
@@ -120,3 +121,22 @@ def test_snapshot_needs_an_admin_account(live_sqlite: LiveServer, tmp_path: Path
         3,
         "error: reading service accounts needs scope admin; this account has read\n",
     )
+
+
+def test_a_plan_with_a_snapshot_needs_no_access_to_the_secret_stores(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", 2, 0)
+    reader = live_sqlite.new_credentials("bootstrap-pr-reader", ["read"])
+    assert live_sqlite.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    snap = tmp_path / "snapshot.json"
+    snapshot(live_sqlite, repo, snap)
+    records = json.loads(snap.read_text())["store_records"]
+    assert sorted(records) == ["local:accounts/acct-000", "local:accounts/acct-001"]
+    assert set(records["local:accounts/acct-000"]) == {"client_id", "secret_created_at"}
+    # The pull-request job: a fresh checkout, whose file store holds nothing.
+    shutil.rmtree(repo / ".certgov-secrets")
+    planned = live_sqlite.cli(
+        "plan", str(repo), "--snapshot", str(snap), "--detailed-exitcode", creds=reader
+    )
+    assert planned.exit_code == 0, planned.output

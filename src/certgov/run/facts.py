@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from certgov.errors import ExtensionMissingError, ScopeError
 from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage
@@ -42,14 +42,27 @@ def open_stores(decls: Declarations) -> Iterator[dict[str, SecretStore]]:
             store.close()
 
 
+def record_key(secret: Mapping[str, Any]) -> str:
+    """`store:path`, how a snapshot names the store record of an account's secret."""
+    return f"{secret['store']}:{secret['path']}"
+
+
 def store_facts(
-    desired: State, stores: Mapping[str, SecretStore]
+    desired: State,
+    stores: Mapping[str, SecretStore],
+    known: Mapping[str, StoreRecordMeta | None] | None = None,
 ) -> dict[str, StoreRecordMeta | None]:
-    """The meta of each declared account's store record (never the secret)."""
+    """The meta of each declared account's store record (never the secret); from `known`
+    (a snapshot's, by `store:path`) where it has the record, so that a job without access to the
+    stores can plan."""
     records: dict[str, StoreRecordMeta | None] = {}
     for resource in desired.of_kind(SERVICE_ACCOUNT):
         secret = resource.meta.get("secret")
         if not secret:
+            continue
+        key = record_key(secret)
+        if known is not None and key in known:
+            records[resource.name] = known[key]
             continue
         meta = stores[secret["store"]].read_meta(secret["path"])
         records[resource.name] = (

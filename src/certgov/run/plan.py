@@ -166,7 +166,9 @@ def make_plan(
     session = client.logged_in()
     facts = Facts(
         now=when,
-        store_records=store_facts(desired, stores),
+        store_records=store_facts(
+            desired, stores, snapshot.store_records if snapshot is not None else None
+        ),
         rollout=rollout,
         own_account=session.account_uuid,
     )

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certgov.errors import Position, SnapshotError
 from certgov.plan.document import Target
-from certgov.plan.model import digest
+from certgov.plan.model import StoreRecordMeta, digest
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
 from certgov.version import __version__
 
@@ -37,6 +37,9 @@ class Snapshot:
     target: Target
     taken_at: datetime
     objects: Mapping[str, tuple[Mapping[str, Any], ...]]
+    store_records: Mapping[str, StoreRecordMeta | None] = field(default_factory=dict)
+    """What the secret stores hold of each declared account's secret, by `store:path`: meta
+    only (client_id, secret_created_at), never a secret; None where there is no record."""
 
     def to_json(self) -> dict[str, Any]:
         body = {
@@ -45,6 +48,15 @@ class Snapshot:
             "target": self.target.to_json(),
             "taken_at": self.taken_at.isoformat(),
             "objects": {kind: [dict(o) for o in items] for kind, items in self.objects.items()},
+            "store_records": {
+                key: None
+                if meta is None
+                else {
+                    "client_id": meta.client_id,
+                    "secret_created_at": meta.secret_created_at,
+                }
+                for key, meta in sorted(self.store_records.items())
+            },
         }
         return {**body, "fingerprint": digest(body)}
 
@@ -118,6 +130,12 @@ def load_snapshot(path: str | Path) -> Snapshot:
         target=Target.from_json(data["target"]),
         taken_at=datetime.fromisoformat(data["taken_at"]),
         objects={k: tuple(v) for k, v in data["objects"].items()},
+        store_records={
+            key: None
+            if meta is None
+            else StoreRecordMeta(meta["client_id"], meta["secret_created_at"])
+            for key, meta in (data.get("store_records") or {}).items()
+        },
     )
 
 
@@ -134,11 +152,20 @@ def take_snapshot(client: ClmClient, environment: str | None = None) -> Snapshot
 
 
 def snapshot_folder(path: str, out: str, connect: Connect) -> Snapshot:
-    """`certgov snapshot PATH --out FILE`: the tenant certgov.yaml names, written to `out`."""
+    """`certgov snapshot PATH --out FILE`: the tenant certgov.yaml names, and what its secret
+    stores hold of each declared account's secret (meta only), written to `out`."""
     from certgov.declarations import load
+    from certgov.run.facts import open_stores, record_key, store_facts
 
     decls = load(path)
-    with connect(decls.config.server) as client:
+    with open_stores(decls) as stores, connect(decls.config.server) as client:
         snapshot = take_snapshot(client)
+        facts = store_facts(decls.state, stores)
+    keys = {
+        r.name: record_key(r.meta["secret"])
+        for r in decls.state.of_kind(SERVICE_ACCOUNT)
+        if r.meta.get("secret")
+    }
+    snapshot = replace(snapshot, store_records={keys[n]: meta for n, meta in facts.items()})
     write_snapshot(out, snapshot)
     return snapshot
