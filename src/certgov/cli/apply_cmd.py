@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from certgov.apply.result import NOT_STARTED, Outcome
-from certgov.cli.api_options import open_client
+from certgov.cli.api_options import connector
 from certgov.cli.output import stdout, use_color
 from certgov.cli.plan_cmd import planning, planning_options
 from certgov.errors import ApplyFailedError, ApplyInterruptedError
@@ -108,6 +108,7 @@ def apply_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
     from certgov.run.apply import ApplyOptions, apply
@@ -119,16 +120,12 @@ def apply_command(
         expect_plan=expect_plan,
         expect_fingerprint=expect_fingerprint,
         planning=planning(targets, allow_mass_change, rotate_missing, backtest_days),
+        environment=env,
     )
     out = stdout()
     hooks = _Hooks(fmt, use_color(out, no_color))
     try:
-        result = apply(
-            target_path,
-            options,
-            lambda server: open_client(url, credentials, server, parallelism),
-            hooks,
-        )
+        result = apply(target_path, options, connector(url, credentials, parallelism, env), hooks)
     except ApplyInterruptedError as exc:
         for line in _table(list(exc.result.outcomes)):
             click.echo(line, err=True)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 from certgov.errors import UsageError
 
 
@@ -45,6 +45,7 @@ def _window(text: str) -> timedelta:
     help="Open or update one GitHub issue with the report; close it when clean.",
 )
 @api_options
+@env_option
 def drift_command(
     path: str,
     applied_ref: str,
@@ -55,6 +56,7 @@ def drift_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
     from certgov.gitops.markers import drift_marker
@@ -65,7 +67,8 @@ def drift_command(
         path,
         applied_ref,
         _window(window),
-        lambda server: open_client(url, credentials, server, parallelism),
+        connector(url, credentials, parallelism, env),
+        env,
     )
     document = report.to_json(fail_on)
     marker = drift_marker(path)

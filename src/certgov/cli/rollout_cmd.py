@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 
 HEADERS = ("POLICY", "RULE", "STATE", "DAYS", "REQUESTS", "WARNINGS", "DETAIL")
 STATE_LABELS = {
@@ -55,13 +55,19 @@ def rollout() -> None:
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @api_options
-def status(path: str, fmt: str, url: str | None, credentials: str | None, parallelism: int) -> None:
+@env_option
+def status(
+    path: str,
+    fmt: str,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+    env: str | None,
+) -> None:
     """One row per rollout rule: state, days soft, requests, warnings and what is left."""
     from certgov.run.rollout import rollout_status
 
-    found, warnings = rollout_status(
-        path, lambda server: open_client(url, credentials, server, parallelism)
-    )
+    found, warnings = rollout_status(path, connector(url, credentials, parallelism, env), env)
     decisions = [d.to_json() for d in found]
     if fmt == "json":
         click.echo(json.dumps({"rollout": decisions, "warnings": list(warnings)}, indent=2))

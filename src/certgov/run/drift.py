@@ -262,14 +262,20 @@ def hygiene_findings(
     return sorted(findings, key=lambda f: (-LEVELS.index(f.level), f.check, f.subject))
 
 
-def detect_drift(path: str, applied_ref: str, window: timedelta, connect: Connect) -> DriftReport:
+def detect_drift(
+    path: str,
+    applied_ref: str,
+    window: timedelta,
+    connect: Connect,
+    environment: str | None = None,
+) -> DriftReport:
     """`certgov drift PATH`: pending changes, out-of-band changes and hygiene findings."""
     from certgov.declarations import load
 
-    head = load(path, ref="HEAD")
-    applied = load(path, ref=applied_ref)
+    head = load(path, ref="HEAD", environment=environment)
+    applied = load(path, ref=applied_ref, environment=environment)
     report = DriftReport(applied_ref, pending=pending_changes(head.state, applied.state))
-    with connect(applied.config.server) as client:
+    with connect(applied.config.endpoint) as client:
         desired, live, _ = read_live(client, applied.state)
         now = server_now(client)
         report.out_of_band = out_of_band_changes(client, applied, live, now)

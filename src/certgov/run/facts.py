@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
     from certgov.client import ClmClient
     from certgov.declarations import Declarations
+    from certgov.declarations.config import Endpoint
 
 
-Connect = Callable[[str | None], "ClmClient"]
-"""Opens the API client, given `server:` of certgov.yaml (the CLI resolves --url and the rest);
-the caller uses it in a `with` block, so that the session is revoked."""
+Connect = Callable[["Endpoint"], "ClmClient"]
+"""Opens the API client, given the tenant's `server:` (and environment) of certgov.yaml (the CLI
+resolves --url and the rest); the caller uses it in a `with` block, so that the session is
+revoked."""
 
 
 @contextmanager

@@ -140,7 +140,6 @@ def make_plan(
     source_path: str,
     planning: Planning = Planning(),
     now: datetime | None = None,
-    environment: str | None = None,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
     from certgov.client import canonical_api_root
@@ -174,7 +173,7 @@ def make_plan(
         extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
-        target=Target(canonical_api_root(client.server), environment),
+        target=Target(canonical_api_root(client.server), decls.environment),
         coverage=coverage,
         rotate_missing=planning.rotate_missing,
     )
@@ -182,10 +181,12 @@ def make_plan(
     return PlanRun(the_plan, document, all_results)
 
 
-def plan_folder(path: str, connect: Connect, planning: Planning = Planning()) -> PlanRun:
+def plan_folder(
+    path: str, connect: Connect, planning: Planning = Planning(), environment: str | None = None
+) -> PlanRun:
     """`certgov plan PATH`: load the declarations, then plan them against the live tenant."""
     from certgov.declarations import load
 
-    decls = load(path)
-    with open_stores(decls) as stores, connect(decls.config.server) as client:
+    decls = load(path, environment=environment)
+    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
         return make_plan(decls, client, stores, source_path=path, planning=planning)

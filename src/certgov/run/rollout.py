@@ -8,13 +8,13 @@ from certgov.run.facts import Connect, read_live, rollout_facts, server_now
 
 
 def rollout_status(
-    path: str, connect: Connect
+    path: str, connect: Connect, environment: str | None = None
 ) -> tuple[tuple[RolloutDecision, ...], tuple[str, ...]]:
     """Each rollout rule's decision, and warnings about evidence that could not be read."""
     from certgov.declarations import load
 
-    decls = load(path)
-    with connect(decls.config.server) as client:
+    decls = load(path, environment=environment)
+    with connect(decls.config.endpoint) as client:
         desired, live, _ = read_live(client, decls.state)
         facts, warnings = rollout_facts(client, desired, live)
         now = server_now(client)
