@@ -177,7 +177,9 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
             planning = options.planning
             if options.auto_promote:
                 planning = replace(planning, only_actions=("promote",))
-            planned = make_plan(decls, client, stores, source_path=target, planning=planning)
+            planned = make_plan(
+                decls, client, stores, source_path=target, connect=connect, planning=planning
+            )
             document = planned.document
             hooks.planned(planned)
             if planned.failed_tests:

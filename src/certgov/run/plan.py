@@ -25,6 +25,7 @@ from certgov.policytest import (
 from certgov.run.backtest import backtest
 from certgov.run.facts import (
     Connect,
+    gate_facts,
     managed_kinds,
     open_stores,
     read_live,
@@ -138,6 +139,7 @@ def make_plan(
     stores: Mapping[str, SecretStore],
     *,
     source_path: str,
+    connect: Connect,
     planning: Planning = Planning(),
     now: datetime | None = None,
 ) -> PlanRun:
@@ -148,12 +150,14 @@ def make_plan(
     desired, live, coverage = read_live(client, decls.state, managed_kinds(decls))
     when = now or server_now(client)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
+    gate, gate_warnings = gate_facts(decls.config, connect, desired, live)
     session = client.session or client.verify()
     facts = Facts(
         now=when,
         store_records=store_facts(desired, stores),
         rollout=rollout,
         own_account=session.account_uuid,
+        gate=gate,
     )
     options = plan_options(
         decls.config,
@@ -170,7 +174,11 @@ def make_plan(
         server=client.server,
         source=PlanSource(source_path, decls.git_commit, decls.digest),
         created_at=when.isoformat(),
-        extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
+        extra_warnings=(
+            *file_store_warnings(decls, os.environ),
+            *rollout_warnings,
+            *gate_warnings,
+        ),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
         target=Target(canonical_api_root(client.server), decls.environment),
@@ -189,4 +197,6 @@ def plan_folder(
 
     decls = load(path, environment=environment)
     with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
-        return make_plan(decls, client, stores, source_path=path, planning=planning)
+        return make_plan(
+            decls, client, stores, source_path=path, connect=connect, planning=planning
+        )
