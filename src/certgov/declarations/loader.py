@@ -517,6 +517,14 @@ def load(
     return _run(DirectoryTree(root), root, display_root, head_commit(root), environment)
 
 
+def load_config(path: str | Path, environment: str | None = None) -> Config:
+    """certgov.yaml of the repository at `path` alone, as `environment` sees it."""
+    run = _Load(DirectoryTree(Path(path)), os.fspath(path))
+    config = run.config(environment)
+    run.problems.raise_if_any()
+    return config
+
+
 def load_each(path: str | Path, *, ref: str | None = None) -> list[Declarations]:
     """The repository as each environment sees it (once, without environments); the problems
     of every environment at once, each variable's problem naming its environment."""
