@@ -2,11 +2,15 @@
 
 Starts the reference server on a fresh database, bootstraps an admin, copies the quickstart
 example, and runs validate → plan → apply → plan (no changes) → a policy change and its plan →
-two certificate requests (one warned, one blocked) → the audit events they produced.
+two certificate requests (one warned, one blocked) → the audit events they produced. Last, two
+more reference servers, staging and production, and `examples/environments` applied to both
+from one repository: a shared policy change planned in each, and production's rollout waiting
+for staging's.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -56,54 +60,55 @@ def _free_port() -> int:
         return port
 
 
-def _certgov(*args: str, expect: tuple[int, ...] = (0,)) -> int:
+def _certgov(*args: str, expect: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> int:
     """Run a certgov command as a user would, its output straight to the terminal."""
     click.secho("$ certgov " + " ".join(args), fg="cyan")
-    code = subprocess.call([sys.executable, "-m", "certgov", *args])
+    code = subprocess.call([sys.executable, "-m", "certgov", *args], env=env)
     if code not in expect:
         raise DemoError(f"`certgov {' '.join(args)}` exited {code}, expected {expect}")
     return code
 
 
 @contextmanager
-def _server(database_url: str, port: int, log: Path) -> Iterator[str]:
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "certgov",
-                "server",
-                "--database",
-                database_url,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+def _servers(*specs: tuple[str, int, Path]) -> Iterator[list[str]]:
+    """Reference servers, one per (database URL, port, log file), started at once."""
+    with ExitStack() as stack:
+        started = []
+        for database_url, port, log in specs:
+            out = stack.enter_context(log.open("w"))
+            command = ["server", "--database", database_url, "--port", str(port)]
+            process = subprocess.Popen(
+                [sys.executable, "-m", "certgov", *command, "--log-level", "warning"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(_stop, process)
+            started.append((f"http://127.0.0.1:{port}", process, log))
+        for url, process, log in started:
+            _wait_healthy(url, process, log)
+        yield [url for url, _, _ in started]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise DemoError(f"the reference server did not start; see {log}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise DemoError(f"the reference server did not start; see {log}")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _certificate_requests(url: str, credentials: Path) -> None:
@@ -130,6 +135,47 @@ def _audit(url: str, credentials: Path) -> None:
             f"#{event['id']} {event['occurred_at']} {event['type']} by "
             f"{event['actor'].get('name')}: result {details.get('result')} ({rules})"
         )
+
+
+ENVIRONMENTS = {"staging": "http://127.0.0.1:8201", "production": "http://127.0.0.1:8202"}
+"""The environments of examples/environments, and the servers its certgov.yaml names."""
+
+
+def _prepare_environments(
+    root: Path, port: int
+) -> tuple[list[tuple[str, int, Path]], dict[str, str]]:
+    """Databases with an admin for staging and production (their servers start with the
+    first one, to overlap their start-up), and the environment that holds their credentials."""
+    from certgov.cli.server_cmd import _bootstrap
+
+    env = dict(os.environ)
+    specs = []
+    for n, name in enumerate(ENVIRONMENTS, start=1):
+        database = f"sqlite:///{root / f'{name}.db'}"
+        for key, value in _bootstrap(database, ADMIN, root / f"{name}-admin.json", 365).items():
+            env[f"CERTGOV_{name.upper()}_{key.upper()}"] = value
+        specs.append((database, port + n if port else _free_port(), root / f"{name}.log"))
+    return specs, env
+
+
+def _environments(root: Path, urls: list[str], env: dict[str, str]) -> None:
+    """Staging and production on two reference servers, from one repository."""
+    repo = root / "environments"
+    shutil.copytree(data_dir("examples") / "environments", repo)
+    config = (repo / "certgov.yaml").read_text()
+    for (name, example_url), url in zip(ENVIRONMENTS.items(), urls, strict=True):
+        config = config.replace(example_url, url)
+        click.echo(f"{name}: a reference server at {url}; its admin in CERTGOV_{name.upper()}_*")
+    (repo / "certgov.yaml").write_text(config)
+    click.echo(f"one repository for both: {repo} (their servers set in its certgov.yaml)")
+    _certgov("validate", str(repo), env=env)
+    for name in ENVIRONMENTS:
+        _certgov("apply", str(repo), "--env", name, "--auto-approve", env=env)
+    click.echo("Change the shared Web Baseline (max_days 397 → 200), and plan each environment:")
+    web = repo / "policies" / "web-baseline.yaml"
+    web.write_text(web.read_text().replace("max_days: 397", "max_days: 200"))
+    for name in ENVIRONMENTS:
+        _certgov("plan", str(repo), "--env", name, "--detailed-exitcode", expect=(2,), env=env)
 
 
 @click.command("demo")
@@ -162,7 +208,9 @@ def demo(workdir: str | None, port: int) -> None:
         "--out",
         str(credentials),
     )
-    with _server(database, port or _free_port(), root / "server.log") as url:
+    specs, env = _prepare_environments(root, port)
+    main = (database, port or _free_port(), root / "server.log")
+    with _servers(main, *specs) as (url, *environment_urls):
         click.echo(f"reference server at {url} (log: {root / 'server.log'})")
         api = ("--url", url, "--credentials", str(credentials))
 
@@ -183,6 +231,8 @@ def demo(workdir: str | None, port: int) -> None:
         _certificate_requests(url, credentials)
         _heading(8, "The audit events those requests produced")
         _audit(url, credentials)
+        _heading(9, "Environments: staging and production from one repository")
+        _environments(root, environment_urls, env)
     click.echo()
     click.secho(f"Demo complete in {time.monotonic() - started:.1f} s.", bold=True)
     click.echo(f"  workdir:      {root}")
@@ -191,3 +241,4 @@ def demo(workdir: str | None, port: int) -> None:
     click.echo(f"  secrets:      {repo / '.certgov-secrets'} (mode 0600 files; never printed)")
     click.echo(f"  admin:        {credentials}")
     click.echo(f"  server log:   {root / 'server.log'}")
+    click.echo(f"  environments: {root / 'environments'} (staging.db, production.db beside it)")
