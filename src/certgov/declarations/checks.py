@@ -160,14 +160,17 @@ def check_environments(out: Reporter, item: Declared) -> None:
         at = join_key("environments", name)
         if not item.ok(at) or not isinstance(env, dict):
             continue
-        if item.ok(join_key(at, "server")) and isinstance(env.get("server"), str):
+        server = join_key(at, "server")
+        if item.ok(server) and isinstance(env.get("server"), str):
             root = canonical_api_root(env["server"])
             if root in servers:
+                first = servers[root]
                 _report(
                     out,
                     item,
-                    join_key(at, "server"),
-                    f"environment {name} has the server of environment {servers[root]} ({root}):"
+                    server,
+                    f"environment {name} has the server of environment {first} ({root}, at"
+                    f" {_where(out, item, join_key(join_key('environments', first), 'server'))}):"
                     " two environments on one tenant would undo each other's changes",
                 )
             else:
