@@ -287,6 +287,7 @@ class _Load:
                     # declarations would show only the echoes of its problems.
                     self.problems.raise_if_any()
         if config is None and environment is not None:
+            self.problems.raise_if_any()  # a missing or broken certgov.yaml says so first
             raise UnknownEnvironmentError(unknown_environment(environment, None))
         return config or Config()
 
@@ -305,8 +306,7 @@ class _Load:
                 position=Position(self.display(CONFIG_FILE), line, col) if names else None,
             )
         self.names = names
-        self.env = Config.from_document(doc, environment).environment
-        assert self.env is not None
+        self.env = Environment.from_document(environment, doc["environments"][environment])
         # Secret stores may use the environment's variables too (a path per environment).
         doc = copy.deepcopy(doc)
         env_path = join_key(join_key("environments", environment), "secret_stores")
