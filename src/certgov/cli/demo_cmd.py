@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -70,45 +70,44 @@ def _certgov(*args: str, expect: tuple[int, ...] = (0,), env: dict[str, str] | N
 
 
 @contextmanager
-def _servers(*specs: tuple[str, int, Path]) -> Iterator[list[str]]:
-    """Reference servers, one per (database URL, port, log file), started at once."""
-    with ExitStack() as stack:
-        started = []
-        for database_url, port, log in specs:
-            out = stack.enter_context(log.open("w"))
-            command = ["server", "--database", database_url, "--port", str(port)]
-            process = subprocess.Popen(
-                [sys.executable, "-m", "certgov", *command, "--log-level", "warning"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            stack.callback(_stop, process)
-            started.append((f"http://127.0.0.1:{port}", process, log))
-        for url, process, log in started:
-            _wait_healthy(url, process, log)
-        yield [url for url, _, _ in started]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
+def _server(database_url: str, port: int, log: Path) -> Iterator[str]:
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "certgov",
+                "server",
+                "--database",
+                database_url,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise DemoError(f"the reference server did not start; see {log}")
-        time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise DemoError(f"the reference server did not start; see {log}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _certificate_requests(url: str, credentials: Path) -> None:
@@ -141,21 +140,45 @@ ENVIRONMENTS = {"staging": "http://127.0.0.1:8201", "production": "http://127.0.
 """The environments of examples/environments, and the servers its certgov.yaml names."""
 
 
-def _prepare_environments(
-    root: Path, port: int
-) -> tuple[list[tuple[str, int, Path]], dict[str, str]]:
-    """Databases with an admin for staging and production (their servers start with the
-    first one, to overlap their start-up), and the environment that holds their credentials."""
-    from certgov.cli.server_cmd import _bootstrap
+@contextmanager
+def _environment_servers(root: Path, port: int) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Staging and production: a database with an admin each, both served in this process
+    (one start-up for the two); and the variables that hold their admins' credentials."""
+    import threading
 
-    env = dict(os.environ)
-    specs = []
-    for n, name in enumerate(ENVIRONMENTS, start=1):
-        database = f"sqlite:///{root / f'{name}.db'}"
-        for key, value in _bootstrap(database, ADMIN, root / f"{name}-admin.json", 365).items():
-            env[f"CERTGOV_{name.upper()}_{key.upper()}"] = value
-        specs.append((database, port + n if port else _free_port(), root / f"{name}.log"))
-    return specs, env
+    import uvicorn
+
+    from certgov.cli.server_cmd import _bootstrap
+    from certgov.server import Settings, create_app
+
+    env, urls, running = dict(os.environ), [], []
+    try:
+        for n, name in enumerate(ENVIRONMENTS, start=1):
+            database = f"sqlite:///{root / f'{name}.db'}"
+            for key, value in _bootstrap(database, ADMIN, root / f"{name}-admin.json", 365).items():
+                env[f"CERTGOV_{name.upper()}_{key.upper()}"] = value
+            config = uvicorn.Config(
+                create_app(Settings(database_url=database)),
+                port=port + n if port else _free_port(),
+                log_level="warning",
+                access_log=False,
+            )
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            running.append((server, thread))
+            urls.append(f"http://127.0.0.1:{config.port}")
+        for server, thread in running:
+            deadline = time.monotonic() + 30
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise DemoError("a reference server of the environments did not start")
+                time.sleep(0.05)
+        yield urls, env
+    finally:
+        for server, thread in running:
+            server.should_exit = True
+            thread.join(timeout=10)
 
 
 def _environments(root: Path, urls: list[str], env: dict[str, str]) -> None:
@@ -208,9 +231,10 @@ def demo(workdir: str | None, port: int) -> None:
         "--out",
         str(credentials),
     )
-    specs, env = _prepare_environments(root, port)
-    main = (database, port or _free_port(), root / "server.log")
-    with _servers(main, *specs) as (url, *environment_urls):
+    with (
+        _server(database, port or _free_port(), root / "server.log") as url,
+        _environment_servers(root, port) as (env_urls, env),
+    ):
         click.echo(f"reference server at {url} (log: {root / 'server.log'})")
         api = ("--url", url, "--credentials", str(credentials))
 
@@ -232,7 +256,7 @@ def demo(workdir: str | None, port: int) -> None:
         _heading(8, "The audit events those requests produced")
         _audit(url, credentials)
         _heading(9, "Environments: staging and production from one repository")
-        _environments(root, environment_urls, env)
+        _environments(root, env_urls, env)
     click.echo()
     click.secho(f"Demo complete in {time.monotonic() - started:.1f} s.", bold=True)
     click.echo(f"  workdir:      {root}")
