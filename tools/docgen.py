@@ -37,7 +37,13 @@ def _commands(group: click.Group, prefix: tuple[str, ...]) -> Iterator[tuple[str
 def _help(path: tuple[str, ...]) -> str:
     from certgov.cli import cli
 
-    ctx = click.Context(cli, info_name="certgov", terminal_width=WIDTH, max_content_width=WIDTH)
+    ctx = click.Context(
+        cli,
+        info_name="certgov",
+        terminal_width=WIDTH,
+        max_content_width=WIDTH,
+        **cli.context_settings,
+    )
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)

@@ -3,6 +3,8 @@
     CertgovError                      exit 1 unless a subclass says otherwise
     ├── DeclarationError              bad declarations: every Problem found, each with a position
     ├── UsageError                    a command was called with options that cannot work together
+    │   ├── EnvironmentRequiredError  no --env in a repository with environments: `names` lists them
+    │   └── UnknownEnvironmentError   --env names an environment certgov.yaml does not declare
     ├── UnsafePlanError               the plan would disable or delete too much of a kind
     ├── PlanFileError                 a plan file that cannot be used: unreadable, malformed, edited
     ├── StalePlanError                an object the plan touches changed after planning
@@ -91,6 +93,21 @@ class CertgovError(Exception):
 
 class UsageError(CertgovError):
     """Options or arguments that cannot work together."""
+
+
+class EnvironmentRequiredError(UsageError):
+    """A repository with environments, and no --env (nor CERTGOV_ENV) to say which."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(
+            f"certgov.yaml declares environments ({', '.join(names)}): pass --env NAME "
+            "(or set CERTGOV_ENV) to say which one"
+        )
+        self.names = tuple(names)
+
+
+class UnknownEnvironmentError(UsageError):
+    """--env (or CERTGOV_ENV) names an environment that certgov.yaml does not declare."""
 
 
 class UnsafePlanError(CertgovError):

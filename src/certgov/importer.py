@@ -14,23 +14,28 @@ file works in an editor wherever the repository is cloned.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shlex
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from certgov.declarations.config import CONFIG_FILE
+from certgov.declarations.config import CONFIG_FILE, Config
+from certgov.declarations.environments import Environment, substitute
 from certgov.declarations.schemas import SCHEMA_FILES
+from certgov.declarations.sources import DirectoryTree, select
+from certgov.declarations.yamlpos import load_documents
 from certgov.errors import UsageError
 from certgov.resources import data_dir
 from certgov.rules.catalogue import BY_ACTION
-from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State
+from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, Resource, State, policy_spec
+from certgov.state import service_account_spec as account_spec
 
 Split = Literal["per-object", "per-kind"]
 SCHEMA_FOLDER = "schemas"
@@ -187,9 +192,16 @@ def render_files(
         for resource in resources:
             rel = f"{folder}/{stems[resource.name]}.yaml"
             files[rel] = _schema_line(rel, schema) + declaration_text(resource)
-    for name in SCHEMA_FILES:
-        files[f"{SCHEMA_FOLDER}/{name}"] = (data_dir("schemas") / name).read_text(encoding="utf-8")
-    return files
+    return {**files, **schema_files()}
+
+
+def schema_files(out: Path | None = None) -> dict[str, str]:
+    """The JSON Schemas to copy beside the declarations (those missing under `out`, if given)."""
+    return {
+        f"{SCHEMA_FOLDER}/{name}": (data_dir("schemas") / name).read_text(encoding="utf-8")
+        for name in SCHEMA_FILES
+        if out is None or not (out / SCHEMA_FOLDER / name).exists()
+    }
 
 
 @dataclass(frozen=True)
@@ -232,3 +244,245 @@ def write_files(out: Path, files: Mapping[str, str], *, force: bool = False) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(files[rel], encoding="utf-8")
     return WriteResult(tuple(sorted(written)), tuple(unchanged), tuple(kept))
+
+
+# -- importing one environment into a repository with environments -----------------------------
+#
+# `certgov import --env NAME` merges the environment's live objects into the declarations that
+# are already there: an object that is the same (once each environment's variables are in) is
+# declared once for both; a value that differs only by a variable's value is written with
+# `${var.NAME}`; anything else is declared again, selected for this environment alone.
+
+IMPORTED = {
+    SERVICE_ACCOUNT: ("description", "scopes", "ip_allowlist", "expires_at", "enabled"),
+    POLICY: ("description", "enabled", "matching_criteria", "rules"),
+}
+_SPECS = {SERVICE_ACCOUNT: account_spec, POLICY: policy_spec}
+
+
+@dataclass
+class Placed:
+    """One declaration document and the file it is in."""
+
+    file: str
+    doc: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.doc.get("kind"))
+
+    @property
+    def name(self) -> str:
+        return str(self.doc.get("name"))
+
+
+def read_placed(out: Path, config: Config) -> list[Placed]:
+    """The ServiceAccount and Policy documents already declared under `out`, in file order."""
+    tree = DirectoryTree(out)
+    found = []
+    for rel in select(tree.files(), config.include, config.exclude, CONFIG_FILE):
+        documents, problems = load_documents(tree.read(rel).decode("utf-8"))
+        if problems:
+            raise UsageError(f"{out / rel}: not valid YAML; run certgov validate first")
+        found += [
+            Placed(rel, d.value)
+            for d in documents
+            if isinstance(d.value, dict) and d.value.get("kind") in KINDS
+        ]
+    return found
+
+
+def _render(value: Any, env: Environment) -> Any:
+    found = substitute(value, env)
+    return None if found.problems else found.value
+
+
+def _spec(doc: Mapping[str, Any], env: Environment) -> dict[str, Any] | None:
+    """The normalised spec of a declaration in `env` (None when it does not resolve there)."""
+    rendered = _render(doc, env)
+    try:
+        return None if rendered is None else _SPECS[doc["kind"]](rendered)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def templated(value: str, env: Environment) -> str:
+    """`value` with each of `env`'s variable values in it written as `${var.NAME}`."""
+    names = {v: k for k, v in sorted(env.variables.items(), reverse=True) if v}
+    if not names:
+        return value
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda m: f"${{var.{names[m.group()]}}}", value)
+
+
+class _Differs(Exception):
+    """The two declarations cannot be written as one."""
+
+
+def _merged(old: Any, new: Any, env: Environment, others: list[Environment]) -> Any:
+    """`old` (declared for `others`) and `new` (`env`'s value) as one value, or _Differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        if set(new) - set(old) or any(k not in new and k not in ("rollout",) for k in old):
+            raise _Differs
+        return {k: _merged(v, new[k], env, others) if k in new else v for k, v in old.items()}
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        if old and all(isinstance(r, dict) and "action" in r for r in (*old, *new)):
+            by_action = {r["action"]: r for r in new}  # rules pair up by action, not position
+            if set(by_action) != {r["action"] for r in old}:
+                raise _Differs
+            return [_merged(r, by_action[r["action"]], env, others) for r in old]
+        return [_merged(o, n, env, others) for o, n in zip(old, new, strict=True)]
+    if isinstance(old, str) and isinstance(new, str):
+        if _render(old, env) == new:
+            return old
+        candidate = templated(new, env)
+        if all(_render(candidate, o) == _render(old, o) for o in others):
+            return candidate
+        raise _Differs
+    if old == new or str(old) == str(new):  # 2048 and "2048" alike; the specs are compared after
+        return old
+    raise _Differs
+
+
+def _selection(doc: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    chosen = doc.get("environments")
+    return [n for n in names if n in chosen] if isinstance(chosen, list) else list(names)
+
+
+def _select(doc: dict[str, Any], chosen: Sequence[str], names: Sequence[str]) -> dict[str, Any]:
+    """`doc` limited to `chosen` (no `environments:` when that is every environment)."""
+    out = {k: v for k, v in doc.items() if k != "environments"}
+    if list(chosen) == list(names):
+        return out
+    keys = list(out)
+    at = keys.index("name") + 1 if "name" in keys else len(keys)
+    items = list(out.items())
+    return dict([*items[:at], ("environments", list(chosen)), *items[at:]])
+
+
+def _merge_into(
+    placed: Placed, new: Mapping[str, Any], env: Environment, envs: Mapping[str, Environment]
+) -> bool:
+    """Declare `env`'s object `new` in `placed` too (one declaration whose other environments
+    see it unchanged); False when the two cannot be one."""
+    names = list(envs)
+    kept = [n for n in _selection(placed.doc, names) if n != env.name]
+    others = [envs[n] for n in kept]
+    doc = dict(placed.doc)
+    try:
+        for key in IMPORTED[placed.kind]:
+            if key not in new:
+                if doc.get(key) not in (None, ""):  # else the default, in both
+                    raise _Differs
+            elif key not in doc:
+                doc[key] = new[key]  # a default made explicit; checked below
+            else:
+                doc[key] = _merged(doc[key], new[key], env, others)
+    except _Differs:
+        return False
+    if _spec(doc, env) != _spec(new, env) or any(
+        _spec(doc, o) != _spec(placed.doc, o) for o in others
+    ):
+        return False
+    placed.doc = _select(doc, [n for n in names if n in kept or n == env.name], names)
+    return True
+
+
+def _leave(placed: Placed, environment: str, names: Sequence[str]) -> None:
+    """`placed` no longer declared in `environment` (no environment at all: it is dropped)."""
+    chosen = [n for n in _selection(placed.doc, names) if n != environment]
+    placed.doc = _select(placed.doc, chosen, names)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The files to write (whole, by path), and what the import did, for its summary."""
+
+    files: dict[str, str]
+    shared: int
+    only_here: int
+
+
+def merge_environment(
+    placed: list[Placed],
+    live: State,
+    environment: str,
+    environments: Sequence[Environment],
+    kinds: Iterable[str] = KINDS,
+    ignore: Mapping[str, Sequence[str]] | None = None,
+) -> MergeResult:
+    """Merge `environment`'s live objects (of `kinds`) into the declarations `placed`; objects
+    whose name an `ignore` glob of their kind matches are left alone, live and declared."""
+    envs = {e.name: e for e in environments}
+    env, names = envs[environment], list(envs)
+    touched: set[str] = set()
+    for kind in kinds:
+        globs = (ignore or {}).get(kind) or ()
+        for resource in live.of_kind(kind):
+            if _ignored(resource.name, globs):
+                continue
+            new = (
+                account_document(resource) if kind == SERVICE_ACCOUNT else policy_document(resource)
+            )
+            same = [p for p in placed if p.kind == kind and p.name == resource.name]
+            # The declaration this environment has now, if any, is tried first.
+            same.sort(key=lambda p: environment not in _selection(p.doc, names))
+            if same and environment in _selection(same[0].doc, names):
+                if _spec(same[0].doc, env) == resource.spec:
+                    continue
+                touched.add(same[0].file)
+                if _merge_into(same[0], new, env, envs):
+                    continue
+                _leave(same[0], environment, names)
+                same = same[1:]
+            fits = next((p for p in same if _merge_into(p, new, env, envs)), None)
+            if fits is None:
+                fits = Placed(_file_for(placed, resource, same), _select(new, [environment], names))
+                placed.append(fits)
+            touched.add(fits.file)
+        for p in placed:
+            gone = p.kind == kind and live.get(kind, p.name) is None and not _ignored(p.name, globs)
+            if gone and environment in _selection(p.doc, names):
+                _leave(p, environment, names)
+                touched.add(p.file)
+    kept = [p for p in placed if _selection(p.doc, names)]
+    files = {
+        rel: _file_text(rel, [p.doc for p in kept if p.file == rel]) for rel in sorted(touched)
+    }
+    here = [p for p in kept if environment in _selection(p.doc, names)]
+    only = sum(1 for p in here if _selection(p.doc, names) == [environment])
+    return MergeResult(files, shared=len(here) - only, only_here=only)
+
+
+def _ignored(name: str, globs: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+def _file_for(placed: list[Placed], resource: Resource, same: list[Placed]) -> str:
+    """Where a new declaration goes: beside the others of its name, else a file of its own."""
+    if same:
+        return same[0].file
+    folder = _FOLDERS[resource.kind]
+    taken = {p.file for p in placed}
+    stem, n = safe_stem(resource.name), 1
+    rel = f"{folder}/{stem}.yaml"
+    while rel in taken:
+        n += 1
+        rel = f"{folder}/{stem}-{n}.yaml"
+    return rel
+
+
+def _file_text(rel: str, docs: list[dict[str, Any]]) -> str:
+    if not docs:
+        return ""
+    schema = _SCHEMAS[str(docs[0]["kind"])]
+    texts = [
+        _dump(d)
+        + (
+            _secret_placeholder(str(d["name"]))
+            if d["kind"] == SERVICE_ACCOUNT and "secret" not in d
+            else ""
+        )
+        for d in docs
+    ]
+    return _schema_line(rel, schema) + "---\n".join(texts)

@@ -133,15 +133,15 @@ def test_validate_points_at_each_unknown_field() -> None:
     assert validate(doc) == [
         SchemaProblem(
             "a",
-            "unknown field; allowed here: apiVersion, exclude, include, kind, lint, manage,"
-            " rollout, safety, secret_stores, server",
+            "unknown field; allowed here: apiVersion, environments, exclude, include, kind, lint,"
+            " manage, rollout, safety, secret_stores, server",
             key=True,
             nodes=("a",),
         ),
         SchemaProblem(
             "b",
-            "unknown field; allowed here: apiVersion, exclude, include, kind, lint, manage,"
-            " rollout, safety, secret_stores, server",
+            "unknown field; allowed here: apiVersion, environments, exclude, include, kind, lint,"
+            " manage, rollout, safety, secret_stores, server",
             key=True,
             nodes=("b",),
         ),

@@ -42,12 +42,14 @@ def test_readme_first_command_runs_the_demo(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     headings = re.findall(r"^━━ (\d+)\. ", result.stdout, flags=re.MULTILINE)
-    assert headings == [str(n) for n in range(1, 9)]
+    assert headings == [str(n) for n in range(1, 10)]
     assert re.search(r"^Demo complete in \d+\.\d s\.$", result.stdout, flags=re.MULTILINE)
-    secrets = [
-        json.loads((tmp_path / "demo" / "admin-credentials.json").read_text())["client_secret"]
-    ]
-    for record in (tmp_path / "demo" / "repo" / ".certgov-secrets").glob("*.json"):
-        secrets.append(json.loads(record.read_text())["client_secret"])
-    assert len(secrets) == 4
+    demo = tmp_path / "demo"
+    admins = ["admin-credentials.json", "staging-admin.json", "production-admin.json"]
+    secrets = [json.loads((demo / name).read_text())["client_secret"] for name in admins]
+    for store in (demo / "repo" / ".certgov-secrets", demo / "environments" / ".certgov-secrets"):
+        for record in store.rglob("*.json"):
+            secrets.append(json.loads(record.read_text())["client_secret"])
+    # Three admins, the quickstart's three accounts, two accounts in staging, one in production.
+    assert len(secrets) == 9
     assert [s for s in secrets if s in output] == []

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from certgov.apply.result import NOT_STARTED, ApplyResult, Outcome
-from certgov.cli.api_options import open_client
+from certgov.cli.api_options import connector
 from certgov.cli.notify_option import notify_option, send
 from certgov.cli.output import stdout, use_color
 from certgov.cli.plan_cmd import planning, planning_options
@@ -158,6 +158,7 @@ def apply_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Apply PLANFILE exactly, or plan PATH, show the plan, ask, and apply exactly that."""
     from certgov.run.apply import ApplyOptions, apply
@@ -169,16 +170,12 @@ def apply_command(
         expect_plan=expect_plan,
         expect_fingerprint=expect_fingerprint,
         planning=planning(targets, allow_mass_change, rotate_missing, backtest_days, backtest_max),
+        environment=env,
     )
     out = stdout()
     hooks = _Hooks(fmt, use_color(out, no_color))
     try:
-        result = apply(
-            target_path,
-            options,
-            lambda server: open_client(url, credentials, server, parallelism),
-            hooks,
-        )
+        result = apply(target_path, options, connector(url, credentials, parallelism, env), hooks)
     except ApplyInterruptedError as exc:
         for line in _table(list(exc.result.outcomes)):
             click.echo(line, err=True)

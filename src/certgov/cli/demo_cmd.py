@@ -2,11 +2,15 @@
 
 Starts the reference server on a fresh database, bootstraps an admin, copies the quickstart
 example, and runs validate → plan → apply → plan (no changes) → a policy change and its plan →
-two certificate requests (one warned, one blocked) → the audit events they produced.
+two certificate requests (one warned, one blocked) → the audit events they produced. Last, two
+more reference servers, staging and production, and `examples/environments` applied to both
+from one repository: a shared policy change planned in each, and production's rollout waiting
+for staging's.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -56,10 +60,10 @@ def _free_port() -> int:
         return port
 
 
-def _certgov(*args: str, expect: tuple[int, ...] = (0,)) -> int:
+def _certgov(*args: str, expect: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> int:
     """Run a certgov command as a user would, its output straight to the terminal."""
     click.secho("$ certgov " + " ".join(args), fg="cyan")
-    code = subprocess.call([sys.executable, "-m", "certgov", *args])
+    code = subprocess.call([sys.executable, "-m", "certgov", *args], env=env)
     if code not in expect:
         raise DemoError(f"`certgov {' '.join(args)}` exited {code}, expected {expect}")
     return code
@@ -132,6 +136,71 @@ def _audit(url: str, credentials: Path) -> None:
         )
 
 
+ENVIRONMENTS = {"staging": "http://127.0.0.1:8201", "production": "http://127.0.0.1:8202"}
+"""The environments of examples/environments, and the servers its certgov.yaml names."""
+
+
+@contextmanager
+def _environment_servers(root: Path, port: int) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Staging and production: a database with an admin each, both served in this process
+    (one start-up for the two); and the variables that hold their admins' credentials."""
+    import threading
+
+    import uvicorn
+
+    from certgov.cli.server_cmd import _bootstrap
+    from certgov.server import Settings, create_app
+
+    env, urls, running = dict(os.environ), [], []
+    try:
+        for n, name in enumerate(ENVIRONMENTS, start=1):
+            database = f"sqlite:///{root / f'{name}.db'}"
+            for key, value in _bootstrap(database, ADMIN, root / f"{name}-admin.json", 365).items():
+                env[f"CERTGOV_{name.upper()}_{key.upper()}"] = value
+            config = uvicorn.Config(
+                create_app(Settings(database_url=database)),
+                port=port + n if port else _free_port(),
+                log_level="warning",
+                access_log=False,
+            )
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            running.append((server, thread))
+            urls.append(f"http://127.0.0.1:{config.port}")
+        for server, thread in running:
+            deadline = time.monotonic() + 30
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise DemoError("a reference server of the environments did not start")
+                time.sleep(0.05)
+        yield urls, env
+    finally:
+        for server, thread in running:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def _environments(root: Path, urls: list[str], env: dict[str, str]) -> None:
+    """Staging and production on two reference servers, from one repository."""
+    repo = root / "environments"
+    shutil.copytree(data_dir("examples") / "environments", repo)
+    config = (repo / "certgov.yaml").read_text()
+    for (name, example_url), url in zip(ENVIRONMENTS.items(), urls, strict=True):
+        config = config.replace(example_url, url)
+        click.echo(f"{name}: a reference server at {url}; its admin in CERTGOV_{name.upper()}_*")
+    (repo / "certgov.yaml").write_text(config)
+    click.echo(f"one repository for both: {repo} (their servers set in its certgov.yaml)")
+    _certgov("validate", str(repo), env=env)
+    for name in ENVIRONMENTS:
+        _certgov("apply", str(repo), "--env", name, "--auto-approve", env=env)
+    click.echo("Change the shared Web Baseline (max_days 397 → 200), and plan each environment:")
+    web = repo / "policies" / "web-baseline.yaml"
+    web.write_text(web.read_text().replace("max_days: 397", "max_days: 200"))
+    for name in ENVIRONMENTS:
+        _certgov("plan", str(repo), "--env", name, "--detailed-exitcode", expect=(2,), env=env)
+
+
 @click.command("demo")
 @click.option(
     "--workdir",
@@ -162,7 +231,10 @@ def demo(workdir: str | None, port: int) -> None:
         "--out",
         str(credentials),
     )
-    with _server(database, port or _free_port(), root / "server.log") as url:
+    with (
+        _server(database, port or _free_port(), root / "server.log") as url,
+        _environment_servers(root, port) as (env_urls, env),
+    ):
         click.echo(f"reference server at {url} (log: {root / 'server.log'})")
         api = ("--url", url, "--credentials", str(credentials))
 
@@ -183,6 +255,8 @@ def demo(workdir: str | None, port: int) -> None:
         _certificate_requests(url, credentials)
         _heading(8, "The audit events those requests produced")
         _audit(url, credentials)
+        _heading(9, "Environments: staging and production from one repository")
+        _environments(root, env_urls, env)
     click.echo()
     click.secho(f"Demo complete in {time.monotonic() - started:.1f} s.", bold=True)
     click.echo(f"  workdir:      {root}")
@@ -191,3 +265,4 @@ def demo(workdir: str | None, port: int) -> None:
     click.echo(f"  secrets:      {repo / '.certgov-secrets'} (mode 0600 files; never printed)")
     click.echo(f"  admin:        {credentials}")
     click.echo(f"  server log:   {root / 'server.log'}")
+    click.echo(f"  environments: {root / 'environments'} (staging.db, production.db beside it)")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 from certgov.cli.notify_option import notify_option, send
 from certgov.cli.plan_cmd import duration_option
 
@@ -41,6 +41,7 @@ from certgov.cli.plan_cmd import duration_option
 )
 @notify_option
 @api_options
+@env_option
 def drift_command(
     path: str,
     applied_ref: str | None,
@@ -52,6 +53,7 @@ def drift_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
     from certgov.gitops.markers import drift_marker
@@ -62,7 +64,8 @@ def drift_command(
         path,
         applied_ref,
         duration_option("--window", window),
-        lambda server: open_client(url, credentials, server, parallelism),
+        connector(url, credentials, parallelism, env),
+        env,
     )
     document = report.to_json(fail_on)
     marker = drift_marker(path)

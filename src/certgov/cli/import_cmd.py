@@ -8,15 +8,18 @@ from typing import TYPE_CHECKING, cast
 import click
 import yaml
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option, open_client
+from certgov.errors import EnvironmentRequiredError
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT
 
 if TYPE_CHECKING:
     from certgov.importer import Split
+    from certgov.run.facts import Connect
 
 
 def config_server(out: Path) -> str | None:
-    """`server:` of an existing certgov.yaml in the output folder (for --url's fallback)."""
+    """`server:` of an existing certgov.yaml in the output folder (for --url's fallback);
+    refused when it declares environments (import one with --env)."""
     path = out / "certgov.yaml"
     if not path.is_file():
         return None
@@ -24,6 +27,8 @@ def config_server(out: Path) -> str | None:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
         return None  # validate reports it; import only looks for a fallback URL here
+    if isinstance(doc, dict) and isinstance(doc.get("environments"), dict):
+        raise EnvironmentRequiredError(list(doc["environments"]))
     server = doc.get("server") if isinstance(doc, dict) else None
     return server if isinstance(server, str) else None
 
@@ -56,6 +61,7 @@ def _count(n: int, singular: str, plural: str) -> str:
 )
 @click.option("--force", is_flag=True, help="Overwrite files that already exist and differ.")
 @api_options
+@env_option
 def import_command(
     out: Path,
     kinds: tuple[str, ...],
@@ -64,12 +70,20 @@ def import_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
-    """Read the live tenant and write its objects as declarations under --out (no secrets)."""
+    """Read the live tenant and write its objects as declarations under --out (no secrets).
+
+    With --env, the environment's objects are merged into the declarations already there:
+    what is the same is declared once, what differs by a variable's value is written with
+    ${var.NAME}, and the rest is declared for this environment alone."""
     from certgov.client import read_live_state
     from certgov.importer import render_files, write_files
 
     wanted = kinds or KINDS
+    if env is not None:
+        _import_environment(out, env, wanted, connector(url, credentials, parallelism, env))
+        return
     with open_client(url, credentials, config_server(out), parallelism) as client:
         live = read_live_state(client, wanted)
         server = client.server
@@ -89,3 +103,15 @@ def import_command(
             "next: fill in secret: for each service account (certgov lint lists them as CG006),"
             " then certgov plan should show no changes"
         )
+
+
+def _import_environment(out: Path, env: str, kinds: tuple[str, ...], connect: Connect) -> None:
+    from certgov.run.importing import import_environment
+
+    result = import_environment(out, env, kinds, connect)
+    click.echo(
+        f"imported environment {env} into {out}:"
+        f" {_count(result.shared, 'declaration', 'declarations')} shared with other"
+        f" environments, {result.only_here} only in {env};"
+        f" {_count(len(result.files), 'file', 'files')} written"
+    )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from certgov.cli.api_options import env_option
 from certgov.cli.output import stdout
 from certgov.errors import EXIT_ERROR, DeclarationError, UsageError
 from certgov.state import State
@@ -27,14 +28,14 @@ def _check_ref(path: str, ref: str) -> None:
             raise UsageError(f"--base {ref}: unknown git ref") from None
 
 
-def _base_state(path: str, ref: str | None) -> State | None:
+def _base_state(path: str, ref: str | None, environment: str | None) -> State | None:
     """The desired State at git `ref` (HEAD when None); None when there is nothing there."""
     from certgov.declarations import load
 
     if ref is not None:
         _check_ref(path, ref)
     try:
-        return load(path, ref=ref or "HEAD").state
+        return load(path, ref=ref or "HEAD", environment=environment).state
     except (UsageError, DeclarationError):
         # No git, no commit yet, or the folder did not exist or was invalid there: then every
         # rule counts as new, which is what a first commit of these files means.
@@ -88,17 +89,30 @@ def _parse_now(text: str | None) -> datetime:
     metavar="TIME",
     help="Judge expiry (CG013) as of this RFC 3339 time instead of now.",
 )
+@env_option
 def lint_command(
-    path: str, fmt: str, output: str | None, fail_on: str, base: str | None, now: str | None
+    path: str,
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+    base: str | None,
+    now: str | None,
+    env: str | None,
 ) -> None:
-    """Check the declarations under PATH against best practice; exit 1 on --fail-on findings."""
-    from certgov.declarations import load
+    """Check the declarations under PATH against best practice; exit 1 on --fail-on findings.
+
+    With environments and no --env, every environment is checked."""
+    from certgov.declarations import load, load_each
     from certgov.lint import lint
+    from certgov.lint.engine import merged
     from certgov.lint.report import render_json, render_text
     from certgov.render import sarif
 
     when = _parse_now(now)
-    report = lint(load(path), now=when, base=_base_state(path, base))
+    loaded = [load(path, environment=env)] if env else load_each(path)
+    report = merged(
+        [lint(d, now=when, base=_base_state(path, base, d.environment)) for d in loaded]
+    )
     document = report.to_json()
     buffer = io.StringIO()
     {"text": render_text, "json": render_json, "sarif": sarif.render}[fmt](document, buffer)

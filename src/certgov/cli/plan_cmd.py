@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from certgov.cli.api_options import F, api_options, open_client
+from certgov.cli.api_options import F, api_options, connector, env_option
 from certgov.cli.output import stdout, use_color, write_private
 from certgov.errors import (
     EXIT_CHANGES,
@@ -101,6 +101,7 @@ def planning_options(command: F) -> F:
             ),
             click.option("--no-color", is_flag=True, help="No colour, even on a terminal."),
             api_options,
+            env_option,
         )
     ):
         command = option(command)
@@ -162,6 +163,7 @@ def plan_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Show what apply would change in the live tenant to match the declarations at PATH."""
     from certgov.run.plan import plan_folder
@@ -175,9 +177,7 @@ def plan_command(
         # Whatever happens next, a workflow must not find (and upload) an older plan here.
         Path(out_file).unlink(missing_ok=True)
     try:
-        run = plan_folder(
-            path, lambda server: open_client(url, credentials, server, parallelism), how
-        )
+        run = plan_folder(path, connector(url, credentials, parallelism, env), how, env)
         _render(run.document, fmt, path, details_url, no_color)
         if run.failed_tests:
             for line in report_lines(run.failed_tests, include_passed=False):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 
 HEADERS = ("POLICY", "RULE", "STATE", "DAYS", "REQUESTS", "WARNINGS", "DETAIL")
 STATE_LABELS = {
@@ -55,21 +55,34 @@ def rollout() -> None:
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @api_options
-def status(path: str, fmt: str, url: str | None, credentials: str | None, parallelism: int) -> None:
+@env_option
+def status(
+    path: str,
+    fmt: str,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+    env: str | None,
+) -> None:
     """One row per rollout rule: state, days soft, requests, warnings and what is left."""
     from certgov.run.rollout import rollout_status
 
-    found, warnings = rollout_status(
-        path, lambda server: open_client(url, credentials, server, parallelism)
-    )
-    decisions = [d.to_json() for d in found]
+    found = rollout_status(path, connector(url, credentials, parallelism, env), env)
+    decisions = [d.to_json() for d in found.decisions]
     if fmt == "json":
-        click.echo(json.dumps({"rollout": decisions, "warnings": list(warnings)}, indent=2))
+        gate = {"after": found.after} if found.after else {}
+        document = {"rollout": decisions, "warnings": list(found.warnings), **gate}
+        click.echo(json.dumps(document, indent=2))
         return
-    for warning in warnings:
+    for warning in found.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not decisions:
         click.echo("No rule declares a rollout.")
         return
+    if found.after:
+        click.echo(
+            f"Gate: a rule is promoted here only once the same rule has been hard in "
+            f"{found.after} for its promote_after."
+        )
     for line in status_table(decisions):
         click.echo(line.rstrip())

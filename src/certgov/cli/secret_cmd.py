@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 from certgov.errors import UsageError
 
 
@@ -26,6 +26,7 @@ def secret() -> None:
     help="Read the secret from this environment variable instead of stdin.",
 )
 @api_options
+@env_option
 def adopt(
     address: str,
     path: str,
@@ -33,6 +34,7 @@ def adopt(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Store the secret in use of a declared account in its store, once a login proves it.
 
@@ -51,9 +53,6 @@ def adopt(
         else:
             value = sys.stdin.readline()
     message = adopt_secret(
-        path,
-        address,
-        value.strip(),
-        lambda server: open_client(url, credentials, server, parallelism),
+        path, address, value.strip(), connector(url, credentials, parallelism, env), env
     )
     click.echo(message)

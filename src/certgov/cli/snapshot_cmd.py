@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 
 
 @click.command("snapshot")
@@ -17,8 +17,14 @@ from certgov.cli.api_options import api_options, open_client
     help="Write the snapshot here (JSON, schemas/snapshot.json).",
 )
 @api_options
+@env_option
 def snapshot_command(
-    path: str, out_file: str, url: str | None, credentials: str | None, parallelism: int
+    path: str,
+    out_file: str,
+    url: str | None,
+    credentials: str | None,
+    parallelism: int,
+    env: str | None,
 ) -> None:
     """Write every live object of the tenant (no secret) with the target and the server time.
 
@@ -27,9 +33,7 @@ def snapshot_command(
     """
     from certgov.run.snapshot import snapshot_folder
 
-    snapshot = snapshot_folder(
-        path, out_file, lambda server: open_client(url, credentials, server, parallelism)
-    )
+    snapshot = snapshot_folder(path, out_file, connector(url, credentials, parallelism, env), env)
     counts = ", ".join(f"{len(items)} {kind}" for kind, items in snapshot.objects.items())
     click.echo(
         f"snapshot of {snapshot.target} at {snapshot.taken_at.isoformat()}: {counts}; "

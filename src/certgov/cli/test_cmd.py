@@ -6,7 +6,7 @@ import json
 
 import click
 
-from certgov.cli.api_options import api_options, open_client
+from certgov.cli.api_options import api_options, connector, env_option
 from certgov.cli.output import write_private
 from certgov.errors import PolicyTestsFailedError
 from certgov.policytest import PolicyTestResult, report_lines
@@ -25,6 +25,7 @@ def summary_line(results: list[PolicyTestResult]) -> str:
 @click.option("--policy", "policies", multiple=True, metavar="NAME", help="Only these policies.")
 @click.option("--offline", is_flag=True, help="Evaluate in-process with the rule engine.")
 @api_options
+@env_option
 def test_command(
     path: str,
     junit_file: str | None,
@@ -34,12 +35,13 @@ def test_command(
     url: str | None,
     credentials: str | None,
     parallelism: int,
+    env: str | None,
 ) -> None:
     """Run each policy's declared tests through the dry-run validate endpoint."""
     from certgov.run.policytests import run_policy_tests
 
-    connect = None if offline else lambda s: open_client(url, credentials, s, parallelism)
-    results = run_policy_tests(path, policies, connect)
+    connect = None if offline else connector(url, credentials, parallelism, env)
+    results = run_policy_tests(path, policies, connect, env)
     documents = [r.to_json() for r in results]
     if junit_file:
         write_private(junit_file, junit.render_text(documents))

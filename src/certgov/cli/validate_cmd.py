@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from certgov.declarations import Declarations, load
+from certgov.cli.api_options import env_option
+from certgov.declarations import Declarations, load, load_each
 from certgov.declarations.warnings import warnings
 from certgov.errors import DeclarationError, Problem
 from certgov.state import POLICY, SERVICE_ACCOUNT
@@ -18,11 +19,21 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 
 def summary(declarations: Declarations) -> str:
-    """`ok: 3 service accounts, 3 policies`."""
+    """`ok: 3 service accounts, 3 policies` (`ok: staging: …` in an environment)."""
     state = declarations.state
     accounts = _count(len(state.of_kind(SERVICE_ACCOUNT)), "service account", "service accounts")
     policies = _count(len(state.of_kind(POLICY)), "policy", "policies")
-    return f"ok: {accounts}, {policies}"
+    env = f"{declarations.environment}: " if declarations.environment else ""
+    return f"ok: {env}{accounts}, {policies}"
+
+
+def _counts(declarations: Declarations) -> dict[str, int]:
+    state = declarations.state
+    return {kind: len(state.of_kind(kind)) for kind in (SERVICE_ACCOUNT, POLICY)}
+
+
+def _warnings(loaded: list[Declarations]) -> list[str]:
+    return list(dict.fromkeys(w for d in loaded for w in warnings(d)))
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -36,19 +47,20 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _success_json(declarations: Declarations) -> dict[str, Any]:
-    state = declarations.state
+def _success_json(loaded: list[Declarations]) -> dict[str, Any]:
+    """Counts by kind; with environments, counts by kind in each environment."""
+    first = loaded[0]
+    counts: dict[str, Any] = _counts(first)
+    if first.environment is not None:
+        counts = {str(d.environment): _counts(d) for d in loaded}
     return {
         "valid": True,
-        "counts": {
-            SERVICE_ACCOUNT: len(state.of_kind(SERVICE_ACCOUNT)),
-            POLICY: len(state.of_kind(POLICY)),
-        },
-        "files": list(declarations.files),
-        "digest": declarations.digest,
-        "git_commit": declarations.git_commit,
+        "counts": counts,
+        "files": list(first.files),
+        "digest": first.digest,
+        "git_commit": first.git_commit,
         "problems": [],
-        "warnings": list(warnings(declarations)),
+        "warnings": _warnings(loaded),
     }
 
 
@@ -63,18 +75,28 @@ def _success_json(declarations: Declarations) -> dict[str, Any]:
     help="text for people, json for machines.",
 )
 @click.option("--ref", default=None, help="Validate the tree at this git ref, without checkout.")
+@env_option
 @click.pass_context
-def validate(ctx: click.Context, path: str, output_format: str, ref: str | None) -> None:
-    """Check the declarations under PATH offline; print every problem, exit 1 if any."""
+def validate(
+    ctx: click.Context, path: str, output_format: str, ref: str | None, env: str | None
+) -> None:
+    """Check the declarations under PATH offline; print every problem, exit 1 if any.
+
+    With environments and no --env, every environment is checked."""
+
+    def loaded() -> list[Declarations]:
+        return [load(path, ref=ref, environment=env)] if env else load_each(path, ref=ref)
+
     if output_format == "text":
         # Problems go through the CLI's one error boundary, which prints each with its position.
-        declarations = load(path, ref=ref)
-        click.echo(summary(declarations))
-        for warning in warnings(declarations):
+        every = loaded()
+        for declarations in every:
+            click.echo(summary(declarations))
+        for warning in _warnings(every):
             click.echo(f"warning: {warning}", err=True)
         return
     try:
-        declarations = load(path, ref=ref)
+        every = loaded()
     except DeclarationError as exc:
         document = {
             "valid": False,
@@ -87,4 +109,4 @@ def validate(ctx: click.Context, path: str, output_format: str, ref: str | None)
         }
         click.echo(json.dumps(document, indent=2))
         ctx.exit(1)
-    click.echo(json.dumps(_success_json(declarations), indent=2))
+    click.echo(json.dumps(_success_json(every), indent=2))

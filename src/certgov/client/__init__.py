@@ -6,7 +6,8 @@ with ClmClient(url, Credentials.from_file("bootstrap.json")) as client:
 
 from __future__ import annotations
 
-from certgov.client.clm import ClmClient, api_root, canonical_api_root
+from certgov.apiurl import api_root, canonical_api_root
+from certgov.client.clm import ClmClient
 from certgov.client.credentials import Credentials
 from certgov.client.live import live_resource, read_live_state
 from certgov.client.results import ListItem, ObjectResult, SecretResult, SessionInfo

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from certgov.apiurl import api_root
 from certgov.client.credentials import Credentials
-from certgov.client.error_map import API_BASE, CallContext, error_for, parse_envelope
+from certgov.client.error_map import CallContext, error_for, parse_envelope
 from certgov.client.results import ListItem, ObjectResult, SecretResult, SessionInfo
 from certgov.client.retry import (
     NOT_SENT_ERRORS,
@@ -54,29 +54,6 @@ PER_PAGE = 100
 _RENEWABLE = ("SESSION_EXPIRED", "INVALID_SESSION")
 # Revoking happens on the way out, often after Ctrl-C: try briefly, never for minutes.
 _REVOKE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_elapsed=5.0)
-
-
-def api_root(base_url: str) -> str:
-    """The base URL with the contract's `/api/v1` base path, whether or not it was given."""
-    root = base_url.strip().rstrip("/")
-    return root if root.endswith(API_BASE) else root + API_BASE
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def canonical_api_root(base_url: str) -> str:
-    """One spelling per API: scheme and host lower-cased, the default port dropped, no trailing
-    slash, ending in `/api/v1`. Two URLs of one API compare equal, so a plan's target can be
-    checked against where apply is about to write."""
-    parts = urlsplit(api_root(base_url))
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path, "", ""))
 
 
 class ClmClient:

@@ -14,11 +14,17 @@ from pathlib import Path
 
 from certgov.errors import UsageError
 
+ENV_PREFIX = "CERTGOV_"
 ENV_UUID = "CERTGOV_UUID"
 ENV_CLIENT_ID = "CERTGOV_CLIENT_ID"
 ENV_CLIENT_SECRET = "CERTGOV_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 ENV_VARS = (ENV_UUID, ENV_CLIENT_ID, ENV_CLIENT_SECRET)
 FIELDS = ("uuid", "client_id", "client_secret")
+
+
+def env_vars(prefix: str = ENV_PREFIX) -> tuple[str, str, str]:
+    """The names of the variables that hold credentials: PREFIX + UUID, CLIENT_ID, CLIENT_SECRET."""
+    return (f"{prefix}UUID", f"{prefix}CLIENT_ID", f"{prefix}CLIENT_SECRET")
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,17 @@ class Credentials:
         return cls._from_mapping(data, where, FIELDS)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials | None:
-        """Read CERTGOV_UUID, CERTGOV_CLIENT_ID and CERTGOV_CLIENT_SECRET; None when none is set."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX
+    ) -> Credentials | None:
+        """Read CERTGOV_UUID, CERTGOV_CLIENT_ID and CERTGOV_CLIENT_SECRET (or those of another
+        prefix); None when none is set."""
         env = os.environ if environ is None else environ
-        values = {field: env.get(var, "") for field, var in zip(FIELDS, ENV_VARS, strict=True)}
+        names = env_vars(prefix)
+        values = {field: env.get(var, "") for field, var in zip(FIELDS, names, strict=True)}
         if not any(v.strip() for v in values.values()):
             return None
-        return cls._from_mapping(values, "environment", ENV_VARS)
+        return cls._from_mapping(values, "environment", names)
 
     @classmethod
     def _from_mapping(

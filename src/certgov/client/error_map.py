@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from certgov.apiurl import API_BASE
 from certgov.client.retry import parse_retry_after
 from certgov.client.routes import Route
 from certgov.errors import (
@@ -29,7 +30,6 @@ from certgov.errors import (
     ScopeError,
 )
 
-API_BASE = "/api/v1"
 SCOPES = ("read", "write", "admin")
 Details = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
 

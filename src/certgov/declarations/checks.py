@@ -9,12 +9,14 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from certgov.apiurl import canonical_api_root
 from certgov.declarations.durations import length_problem
+from certgov.declarations.environments import annotate
 from certgov.declarations.sources import SourceTree
-from certgov.declarations.yamlpos import Document
+from certgov.declarations.yamlpos import Document, join_key
 from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
@@ -60,6 +62,8 @@ class Declared:
     file: str
     document: Document
     bad: frozenset[str] = frozenset()
+    variables: Mapping[str, str] = field(default_factory=dict)
+    """For each string that used a variable, which environment and variables (for messages)."""
 
     @property
     def valid(self) -> bool:
@@ -95,7 +99,7 @@ def locate(document: Document, path: str, *, key: bool = False) -> tuple[int, in
 
 def _report(out: Reporter, item: Declared, path: str, message: str) -> None:
     line, col = locate(item.document, path)
-    out.add(item.file, line, col, path, message)
+    out.add(item.file, line, col, path, annotate(message, item.variables, path))
 
 
 def _check_duration(out: Reporter, item: Declared, path: str, value: Any) -> None:
@@ -143,6 +147,69 @@ def check_config(out: Reporter, item: Declared) -> None:
             missing = missing_extra(store["type"])
             if missing is not None:
                 _report(out, item, path, missing)
+
+
+def _after_chain(envs: Mapping[str, Any], start: str) -> list[str]:
+    """`start`, the environment it waits for, the one that waits for, … until one repeats."""
+    chain = [start]
+    while True:
+        after = ((envs.get(chain[-1]) or {}).get("rollout") or {}).get("after")
+        if not isinstance(after, str) or after not in envs:
+            return chain
+        chain.append(after)
+        if chain.count(after) > 1:
+            return chain
+
+
+def check_environments(out: Reporter, item: Declared) -> None:
+    """Each environment on its own tenant; `rollout.after` names another one, without a cycle."""
+    envs = item.doc.get("environments")
+    if not isinstance(envs, dict) or not item.ok("environments"):
+        return
+    names = list(envs)
+    servers: dict[str, str] = {}
+    for name, env in envs.items():
+        at = join_key("environments", name)
+        if not item.ok(at) or not isinstance(env, dict):
+            continue
+        server = join_key(at, "server")
+        if item.ok(server) and isinstance(env.get("server"), str):
+            root = canonical_api_root(env["server"])
+            if root in servers:
+                first = servers[root]
+                _report(
+                    out,
+                    item,
+                    server,
+                    f"environment {name} has the server of environment {first} ({root}, at"
+                    f" {_where(out, item, join_key(join_key('environments', first), 'server'))}):"
+                    " two environments on one tenant would undo each other's changes",
+                )
+            else:
+                servers[root] = name
+        after = (env.get("rollout") or {}).get("after")
+        path = join_key(join_key(at, "rollout"), "after")
+        if not isinstance(after, str) or not item.ok(path):
+            continue
+        if after not in envs:
+            _report(
+                out,
+                item,
+                path,
+                f"unknown environment '{after}'; certgov.yaml declares {', '.join(names)}",
+            )
+            continue
+        chain = _after_chain(envs, name)
+        if chain[-1] == name and len(chain) > 1:
+            cycle = [n for n in names if n in chain]
+            if cycle[0] == name:  # one report per cycle, at its first environment
+                _report(
+                    out,
+                    item,
+                    path,
+                    f"rollout.after makes a cycle ({' → '.join(chain)}): promotions would wait"
+                    " for each other forever",
+                )
 
 
 # -- one account -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from certgov.declarations.durations import parse_duration
+from certgov.declarations.environments import Environment, overlay
 from certgov.state import KINDS
 
 CONFIG_FILE = "certgov.yaml"
@@ -73,6 +74,16 @@ class LintConfig:
     levels: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a tenant's API is (`server:`), and, with environments, which environment it is and
+    the prefix of the variables that hold its credentials."""
+
+    server: str | None
+    environment: str | None = None
+    credentials_env: str | None = None
+
+
 def _default_manage() -> Mapping[str, ManageConfig]:
     return _frozen({kind: ManageConfig() for kind in KINDS})
 
@@ -89,10 +100,37 @@ class Config:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     rollout: RolloutDefaults = field(default_factory=RolloutDefaults)
     lint: LintConfig = field(default_factory=LintConfig)
+    environments: tuple[Environment, ...] = ()
+    environment: Environment | None = None
+    """The environment this config is for (its settings are merged in); None without them."""
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where this config's tenant is."""
+        env = self.environment
+        if env is None:
+            return Endpoint(self.server)
+        return Endpoint(env.server, env.name, env.credentials_env)
+
+    def endpoint_of(self, name: str) -> Endpoint:
+        """Where environment `name`'s tenant is (a name certgov.yaml declares)."""
+        env = next(e for e in self.environments if e.name == name)
+        return Endpoint(env.server, env.name, env.credentials_env)
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.environments)
 
     @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> Config:
-        """The config of a schema-valid Config document."""
+    def from_document(cls, doc: Mapping[str, Any], environment: str | None = None) -> Config:
+        """The config of a schema-valid Config document, as `environment` sees it."""
+        environments = tuple(
+            Environment.from_document(name, env)
+            for name, env in (doc.get("environments") or {}).items()
+        )
+        chosen = next((e for e in environments if e.name == environment), None)
+        if chosen is not None:
+            doc = overlay(doc, chosen.name)
         manage_doc = doc.get("manage") or {}
         manage = {
             kind: ManageConfig(
@@ -128,4 +166,6 @@ class Config:
                 disable=tuple(lint_doc.get("disable") or ()),
                 levels=_frozen(lint_doc.get("levels") or {}),
             ),
+            environments=environments,
+            environment=chosen,
         )

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from types import MappingProxyType
@@ -39,6 +39,7 @@ from certgov.declarations import checks
 from certgov.declarations.checks import Declared, locate
 from certgov.declarations.config import CONFIG_FILE, Config
 from certgov.declarations.durations import parse_duration
+from certgov.declarations.environments import MISSING_IN, Environment, annotate, substitute
 from certgov.declarations.schemas import validate
 from certgov.declarations.sources import (
     DirectoryTree,
@@ -47,8 +48,16 @@ from certgov.declarations.sources import (
     open_git_tree,
     select,
 )
-from certgov.declarations.yamlpos import load_documents
-from certgov.errors import Position, Problem, ProblemCollector, UsageError
+from certgov.declarations.yamlpos import Document, join_key, load_documents
+from certgov.errors import (
+    DeclarationError,
+    EnvironmentRequiredError,
+    Position,
+    Problem,
+    ProblemCollector,
+    UnknownEnvironmentError,
+    UsageError,
+)
 from certgov.gcpause import gc_paused
 from certgov.rules.catalogue import BY_ACTION
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State, policy_spec
@@ -56,6 +65,13 @@ from certgov.state import service_account_spec as account_spec
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 _KINDS = ("Config", SERVICE_ACCOUNT, POLICY)
+_DECLARED = (SERVICE_ACCOUNT, POLICY)
+
+
+def unknown_environment(name: str, names: tuple[str, ...] | None) -> str:
+    if not names:
+        return f"unknown environment '{name}': certgov.yaml declares no environments"
+    return f"unknown environment '{name}'; certgov.yaml declares {', '.join(names)}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,12 @@ class Declarations:
     files: tuple[str, ...]
     digest: str
     git_commit: str | None
+
+    @property
+    def environment(self) -> str | None:
+        """The environment these declarations were loaded for; None without environments."""
+        env = self.config.environment
+        return env.name if env else None
 
 
 def _coerce_numbers(doc: Any) -> Any:
@@ -117,12 +139,21 @@ def _first_bad_byte(data: bytes, error: UnicodeDecodeError) -> tuple[int, int]:
 class _Load:
     """One run of the loader over one tree; collects problems instead of stopping at the first."""
 
-    def __init__(self, tree: SourceTree, display_root: str) -> None:
+    def __init__(
+        self,
+        tree: SourceTree,
+        display_root: str,
+        env: Environment | None = None,
+        names: tuple[str, ...] | None = None,
+    ) -> None:
         self.tree = tree
         self.display_root = display_root
         self.problems = ProblemCollector()
         self.read_files: dict[str, bytes] = {}
         self.csr_texts: dict[str, str] = {}
+        self.env = env
+        self.names = names
+        """The environments certgov.yaml declares; None when it declares none."""
 
     def display(self, rel: str) -> str:
         if self.display_root in ("", "."):
@@ -170,7 +201,10 @@ class _Load:
             self.add(rel, p.line, p.col, p.path, p.message)
         out: list[Declared] = []
         for document in documents:
-            doc = _coerce_numbers(document.value)
+            if not self.selected(rel, document):
+                continue
+            value, used, unresolved = self.substituted(rel, document)
+            doc = _coerce_numbers(value)
             if isinstance(doc, dict) and not ({"apiVersion", "kind"} & doc.keys()):
                 # Most likely another tool's YAML that the include globs picked up.
                 self.add(
@@ -182,19 +216,54 @@ class _Load:
                     "tool's file (mkdocs.yml, a CI file), list it under exclude: in certgov.yaml",
                 )
                 continue
-            schema_problems = validate(doc)
+            # A value whose variable is missing is reported once, not judged as written.
+            schema_problems = [sp for sp in validate(doc) if sp.path not in unresolved]
             for sp in schema_problems:
                 line, col = locate(document, sp.path, key=sp.key)
-                self.add(rel, line, col, sp.path, sp.message)
+                self.add(rel, line, col, sp.path, annotate(sp.message, used, sp.path))
             if isinstance(doc, dict) and doc.get("kind") in _KINDS:
-                bad = frozenset(node for sp in schema_problems for node in sp.nodes)
+                bad = frozenset(node for sp in schema_problems for node in sp.nodes) | unresolved
                 name = doc.get("name") if isinstance(doc.get("name"), str) else None
-                out.append(Declared(doc["kind"], name, doc, rel, document, bad))
+                out.append(Declared(doc["kind"], name, doc, rel, document, bad, used))
         return out
+
+    # -- environments --------------------------------------------------------------------------
+
+    def selected(self, rel: str, document: Document) -> bool:
+        """Whether a declaration exists in this run's environment (`environments: [...]`);
+        names certgov.yaml does not declare are reported."""
+        doc = document.value
+        chosen = doc.get("environments") if isinstance(doc, dict) else None
+        if not isinstance(chosen, list) or doc.get("kind") not in _DECLARED:
+            return True
+        for i, name in enumerate(chosen):
+            path = f"environments[{i}]"
+            if not isinstance(name, str) or (self.names is not None and name in self.names):
+                continue
+            line, col = locate(document, path)
+            self.add(rel, line, col, path, unknown_environment(name, self.names))
+        return self.env is None or self.env.name in chosen
+
+    def substituted(
+        self, rel: str, document: Document
+    ) -> tuple[Any, Mapping[str, str], frozenset[str]]:
+        """A declaration's value with this environment's variables in it, each unresolved
+        reference reported; which variables each substituted string used; and the paths of
+        the strings left unresolved."""
+        doc = document.value
+        if self.env is None or not isinstance(doc, dict) or doc.get("kind") not in _DECLARED:
+            return doc, {}, frozenset()
+        found = substitute(doc, self.env)
+        for path, message in found.problems:
+            line, col = locate(document, path)
+            self.add(rel, line, col, path, message)
+        return found.value, found.used, frozenset(path for path, _ in found.problems)
 
     # -- config --------------------------------------------------------------------------------
 
-    def config(self) -> Config:
+    def config(self, environment: str | None = None) -> Config:
+        """certgov.yaml, as `environment` sees it (every problem reported); raises
+        EnvironmentRequiredError when it declares environments and none is named."""
         if not self.tree.exists(CONFIG_FILE):
             self.add(
                 CONFIG_FILE,
@@ -222,9 +291,45 @@ class _Load:
                 self.add(CONFIG_FILE, line, col, "kind", "a second Config document")
             else:
                 checks.check_config(self, item)
+                checks.check_environments(self, item)
                 if item.valid:
-                    config = Config.from_document(item.doc)
+                    config = self.for_environment(item, environment)
+                elif isinstance(item.doc.get("environments"), dict):
+                    # Without a valid certgov.yaml, no environment's variables are known: the
+                    # declarations would show only the echoes of its problems.
+                    self.problems.raise_if_any()
+        if config is None and environment is not None:
+            self.problems.raise_if_any()  # a missing or broken certgov.yaml says so first
+            raise UnknownEnvironmentError(unknown_environment(environment, None))
         return config or Config()
+
+    def for_environment(self, item: Declared, environment: str | None) -> Config:
+        """The config of a valid certgov.yaml, with the environment's settings and variables."""
+        doc = item.doc
+        names = tuple(doc.get("environments") or ())
+        if environment is None:
+            if names:
+                raise EnvironmentRequiredError(names)
+            return Config.from_document(doc)
+        if environment not in names:
+            line, col = locate(item.document, "environments", key=True)
+            raise UnknownEnvironmentError(
+                unknown_environment(environment, names or None),
+                position=Position(self.display(CONFIG_FILE), line, col) if names else None,
+            )
+        self.names = names
+        self.env = Environment.from_document(environment, doc["environments"][environment])
+        # Secret stores may use the environment's variables too (a path per environment).
+        doc = copy.deepcopy(doc)
+        env_path = join_key(join_key("environments", environment), "secret_stores")
+        for holder, path in ((doc, "secret_stores"), (doc["environments"][environment], env_path)):
+            if "secret_stores" in holder:
+                found = substitute(holder["secret_stores"], self.env, path, top=False)
+                for where, message in found.problems:
+                    line, col = locate(item.document, where)
+                    self.add(CONFIG_FILE, line, col, where, message)
+                holder["secret_stores"] = found.value
+        return Config.from_document(doc, environment)
 
     # -- declarations --------------------------------------------------------------------------
 
@@ -253,7 +358,14 @@ class _Load:
             return self.declared(files)
         half = len(files) // 2
         with ProcessPoolExecutor(1, mp_context=context) as pool:
-            future = pool.submit(_declared_elsewhere, self.tree, self.display_root, files[half:])
+            future = pool.submit(
+                _declared_elsewhere,
+                self.tree,
+                self.display_root,
+                files[half:],
+                self.env,
+                self.names,
+            )
             first = self.declared(files[:half])
             try:
                 problems, read_files, second = future.result()
@@ -278,9 +390,13 @@ def _fork_context() -> BaseContext | None:
 
 
 def _declared_elsewhere(
-    tree: DirectoryTree, display_root: str, files: list[str]
+    tree: DirectoryTree,
+    display_root: str,
+    files: list[str],
+    env: Environment | None,
+    names: tuple[str, ...] | None,
 ) -> tuple[list[Problem], dict[str, bytes], list[Declared]]:
-    run = _Load(tree, display_root)
+    run = _Load(tree, display_root, env, names)
     declared = run.declared(files)
     return run.problems.problems, run.read_files, declared
 
@@ -358,14 +474,18 @@ def _digest(files: Mapping[str, bytes]) -> str:
     return f"sha256:{h.hexdigest()}"
 
 
-def _run(tree: SourceTree, root: Path, display_root: str, git_commit: str | None) -> Declarations:
+def _run(
+    tree: SourceTree, root: Path, display_root: str, git_commit: str | None, env: str | None
+) -> Declarations:
     with gc_paused():
-        return _build(tree, root, display_root, git_commit)
+        return _build(tree, root, display_root, git_commit, env)
 
 
-def _build(tree: SourceTree, root: Path, display_root: str, git_commit: str | None) -> Declarations:
+def _build(
+    tree: SourceTree, root: Path, display_root: str, git_commit: str | None, env: str | None
+) -> Declarations:
     run = _Load(tree, display_root)
-    config = run.config()
+    config = run.config(env)
     files = select(tree.files(), config.include, config.exclude, CONFIG_FILE)
     declared = run.declared_in_parallel(files)
     for item in declared:
@@ -390,17 +510,59 @@ def _build(tree: SourceTree, root: Path, display_root: str, git_commit: str | No
     )
 
 
-def load(path: str | Path, *, ref: str | None = None) -> Declarations:
-    """Load the repository at `path` (a folder with certgov.yaml), or its tree at git `ref`.
+def load(
+    path: str | Path, *, ref: str | None = None, environment: str | None = None
+) -> Declarations:
+    """Load the repository at `path` (a folder with certgov.yaml), or its tree at git `ref`,
+    for `environment` when certgov.yaml declares environments.
 
-    Raises DeclarationError listing every problem, sorted by position, or UsageError when
-    `ref` cannot be resolved.
+    Raises DeclarationError listing every problem, sorted by position; UsageError when `ref`
+    cannot be resolved, EnvironmentRequiredError or UnknownEnvironmentError when `environment`
+    is missing or not declared.
     """
     root = Path(path)
     display_root = os.fspath(path)
     if ref is not None:
         with open_git_tree(root, ref) as (git_tree, sha):
-            return _run(git_tree, root, display_root, sha)
+            return _run(git_tree, root, display_root, sha, environment)
     if not root.is_dir():
         raise UsageError(f"{display_root} is not a folder")
-    return _run(DirectoryTree(root), root, display_root, head_commit(root))
+    return _run(DirectoryTree(root), root, display_root, head_commit(root), environment)
+
+
+def load_config(path: str | Path, environment: str | None = None) -> Config:
+    """certgov.yaml of the repository at `path` alone, as `environment` sees it."""
+    run = _Load(DirectoryTree(Path(path)), os.fspath(path))
+    config = run.config(environment)
+    run.problems.raise_if_any()
+    return config
+
+
+def load_each(path: str | Path, *, ref: str | None = None) -> list[Declarations]:
+    """The repository as each environment sees it (once, without environments); the problems
+    of every environment at once, each variable's problem naming its environment."""
+    try:
+        return [load(path, ref=ref)]
+    except EnvironmentRequiredError as exc:
+        names = exc.names
+    loaded: list[Declarations] = []
+    problems: dict[Problem, list[str]] = {}
+    for name in names:
+        try:
+            loaded.append(load(path, ref=ref, environment=name))
+        except DeclarationError as exc:
+            for problem in exc.problems:
+                # One line for a variable missing in several environments, naming them all.
+                common, _, env = problem.message.rpartition(MISSING_IN)
+                key = replace(problem, message=common) if env == name else problem
+                problems.setdefault(key, []).extend([env] if env == name else [])
+    if problems:
+        raise DeclarationError(_missing_in(p, envs) for p, envs in problems.items())
+    return loaded
+
+
+def _missing_in(problem: Problem, envs: list[str]) -> Problem:
+    if not envs:
+        return problem
+    where = MISSING_IN.replace("environment", "environments") if len(envs) > 1 else MISSING_IN
+    return replace(problem, message=f"{problem.message}{where}{', '.join(envs)}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from certgov.declarations import Declarations
+from certgov.declarations.environments import substitute
 from certgov.declarations.yamlpos import Document, load_documents
 from certgov.lint.catalogue import BY_ID
 from certgov.lint.model import Finding, Location
@@ -42,12 +43,17 @@ class LintContext:
         return relative_posix(self.declarations.root / rel, self.repo_root)
 
     def document(self, resource: Resource) -> Document:
-        """The document a desired resource was built from, with its original values."""
+        """The document a desired resource was built from, with its original values (and the
+        environment's variables in them)."""
         source = resource.meta["source"]
         rel = str(source["file"])
         if rel not in self._documents:
             text = (self.declarations.root / rel).read_text(encoding="utf-8")
-            self._documents[rel] = load_documents(text)[0]
+            documents = load_documents(text)[0]
+            env = self.declarations.config.environment
+            if env is not None:  # the values as this environment sees them, where they are
+                documents = [replace(d, value=substitute(d.value, env).value) for d in documents]
+            self._documents[rel] = documents
         for doc in self._documents[rel]:
             if (doc.line, doc.col) == (source["line"], source["col"]):
                 return doc

@@ -3,6 +3,7 @@ suppressions, then a stable order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import cast
@@ -66,4 +67,15 @@ def lint(declarations: Declarations, *, now: datetime, base: State | None = None
         disabled=disabled,
         findings=tuple(sorted(active, key=Finding.sort_key)),
         suppressed=tuple(sorted(silenced, key=lambda s: s.finding.sort_key())),
+    )
+
+
+def merged(reports: Sequence[LintReport]) -> LintReport:
+    """One report of several environments' runs: each finding once."""
+    findings = {f for r in reports for f in r.findings}
+    suppressed = {s for r in reports for s in r.suppressed}
+    return replace(
+        reports[0],
+        findings=tuple(sorted(findings, key=Finding.sort_key)),
+        suppressed=tuple(sorted(suppressed, key=lambda s: s.finding.sort_key())),
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from certgov.diff import DiffEntry
 
 if TYPE_CHECKING:
-    from certgov.plan.rollout import RolloutDecision, RolloutFacts
+    from certgov.plan.rollout import GateFacts, RolloutDecision, RolloutFacts
 
 Action = Literal["rename", "create", "update", "enable", "rotate", "promote", "disable", "delete"]
 
@@ -55,13 +55,15 @@ class Facts:
     store has none). Accounts missing from the mapping were not looked up, so no rotation is
     decided for them from the store. `rollout` maps (policy name, rule action) to what the
     audit log says of that soft rule. `own_account` is the uuid of the account this run is
-    logged in as: the plan never saws off the branch it sits on.
+    logged in as: the plan never saws off the branch it sits on. `gate` is what the environment
+    this one's rollouts wait for (`rollout.after`) says of them.
     """
 
     now: datetime
     store_records: Mapping[str, StoreRecordMeta | None] = field(default_factory=dict)
     rollout: Mapping[tuple[str, str], RolloutFacts] = field(default_factory=dict)
     own_account: str | None = None
+    gate: GateFacts | None = None
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def _plan_policy_rollout(
     want: Resource, have: Resource | None, facts: Facts, decisions: list[RolloutDecision]
 ) -> tuple[Resource, Mapping[str, Any] | None]:
     """The policy as it should be now, and the evidence for any rule it promotes."""
-    found = decide(want, have, facts.rollout, facts.now)
+    found = decide(want, have, facts.rollout, facts.now, facts.gate)
     decisions.extend(found)
     if not found:
         return want, None

@@ -3,12 +3,15 @@
 A rule declared `fail: hard` with `rollout` is created or changed as `soft`; it becomes `hard`
 once it has been soft in the live policy for `promote_after`, at least `min_requests` matching
 certificate requests were seen in that time, and at most `max_warnings` of them violated it.
+In an environment whose rollouts wait for another (`rollout.after`), it also needs the same rule
+(same policy name, same action) to have been hard there for `promote_after`, by that
+environment's clock (`GateFacts`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +31,19 @@ class RolloutFacts:
 
 
 @dataclass(frozen=True)
+class GateFacts:
+    """What the environment rollouts wait for says of them: since when each rule (policy name,
+    action) has been hard there, and its clock; or why it could not be read."""
+
+    environment: str
+    now: datetime | None = None
+    hard_since: Mapping[tuple[str, str], datetime | None] = field(default_factory=dict)
+    """Rules hard there now, each with when it became hard (None: the audit log does not say);
+    rules that are not hard there are absent."""
+    unreadable: str | None = None
+
+
+@dataclass(frozen=True)
 class RolloutDecision:
     policy: str
     rule: str
@@ -38,6 +54,8 @@ class RolloutDecision:
     requests: int | None = None
     warnings: int | None = None
     offenders: tuple[str, ...] = ()
+    gate: str | None = None
+    """With `rollout.after`: what the other environment says of this rule."""
 
     @property
     def applied(self) -> str:
@@ -45,7 +63,9 @@ class RolloutDecision:
         return "hard" if self.state in (PROMOTE, PROMOTED) else "soft"
 
     def to_json(self) -> dict[str, Any]:
+        gate = {} if self.gate is None else {"gate": self.gate}
         return {
+            **gate,
             "policy": self.policy,
             "rule": self.rule,
             "declared": "hard",
@@ -82,8 +102,10 @@ def decide(
     live: Resource | None,
     facts: Mapping[tuple[str, str], RolloutFacts],
     now: datetime,
+    gate: GateFacts | None = None,
 ) -> list[RolloutDecision]:
-    """One decision per rollout rule of `desired` (a policy)."""
+    """One decision per rollout rule of `desired` (a policy); with `gate`, a rule is promoted
+    only once it has been hard in the environment rollouts wait for."""
     settings: Mapping[str, Mapping[str, Any]] = desired.meta.get("rollout") or {}
     decisions = []
     for rule in desired.spec["rules"]:
@@ -103,8 +125,44 @@ def decide(
             decisions.append(RolloutDecision(desired.name, action, PROMOTED, "enforced (hard)"))
             continue
         fact = facts.get((desired.name, action))
-        decisions.append(_decide_soft(desired.name, action, config, fact, now))
+        decision = _decide_soft(desired.name, action, config, fact, now)
+        decisions.append(_gated(decision, config, gate) if gate else decision)
     return decisions
+
+
+def _gated(
+    decision: RolloutDecision, config: Mapping[str, Any], gate: GateFacts
+) -> RolloutDecision:
+    """A soft rule's decision, held unless the same rule has been hard in `gate`'s environment
+    for promote_after."""
+    if decision.state not in (HOLD, PROMOTE):
+        return decision
+    env = gate.environment
+    wait = timedelta(seconds=int(config["promote_after_seconds"]))
+    since = gate.hard_since.get((decision.policy, decision.rule))
+    passed = False
+    if gate.unreadable is not None:
+        said = f"{env} could not be read ({gate.unreadable})"
+    elif (decision.policy, decision.rule) not in gate.hard_since:
+        said = f"not hard in {env} yet"
+    elif since is None or gate.now is None:
+        said = f"hard in {env}, but its audit log does not say since when"
+    else:
+        elapsed = gate.now - since
+        passed = elapsed >= wait
+        said = f"hard in {env} for {elapsed.days} " + (
+            f"days (since {since.date()})" if passed else f"of {wait.days} days"
+        )
+    if passed:
+        return replace(decision, detail=f"{decision.detail}; {said}", gate=said)
+    if decision.state == PROMOTE:
+        return replace(
+            decision,
+            state=HOLD,
+            detail=f"ready here ({decision.detail}); waits for {env}: {said}",
+            gate=said,
+        )
+    return replace(decision, detail=f"{decision.detail}; waits for {env}: {said}", gate=said)
 
 
 def _decide_soft(

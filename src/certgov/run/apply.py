@@ -26,7 +26,7 @@ from certgov.errors import (
     TargetMismatchError,
     UsageError,
 )
-from certgov.plan.document import PlanDocument, load_plan_file
+from certgov.plan.document import PlanDocument, Target, load_plan_file
 from certgov.policytest import cases_for
 from certgov.run.facts import Connect, open_stores
 from certgov.run.plan import Planning, PlanRun, make_plan
@@ -72,6 +72,7 @@ class ApplyOptions:
     expect_plan: str | None = None
     expect_fingerprint: str | None = None
     planning: Planning = field(default_factory=Planning)
+    environment: str | None = None
 
 
 def check_expected(
@@ -95,14 +96,20 @@ def check_expected(
             )
 
 
-def check_applicable(document: PlanDocument, target_url: str) -> None:
-    """Refuse, before any write, a plan for another target, a partial plan, and rotations of
-    secrets the store has no record of unless the plan was made with --rotate-missing."""
-    if document.target.url != target_url:
+def check_applicable(document: PlanDocument, target: Target) -> None:
+    """Refuse, before any write, a plan for another target (server or environment), a partial
+    plan, and rotations of secrets the store has no record of unless the plan was made with
+    --rotate-missing."""
+    if document.target != target:
+        where = (
+            "--env (or CERTGOV_ENV) and --url"
+            if document.target.environment or target.environment
+            else "--url (or CERTGOV_URL, or server: in certgov.yaml)"
+        )
         raise TargetMismatchError(
-            f"the plan was made for {document.target}, not for {target_url}, where this apply "
-            "would write; make the plan against this target, or point --url (or CERTGOV_URL, or "
-            "server: in certgov.yaml) at the plan's; nothing was applied"
+            f"the plan was made for {document.target}, not for {target}, where this apply "
+            f"would write; make the plan against this target, or point {where} at the plan's; "
+            "nothing was applied"
         )
     if document.partial:
         missing = "; ".join(f"{k}: {c.reason}" for k, c in document.not_planned.items())
@@ -147,7 +154,7 @@ def _load_plan_file(path: str, options: ApplyOptions) -> tuple[PlanDocument, Dec
             "planning, not to a plan file"
         )
     document = load_plan_file(path)
-    decls = load(document.source.path)
+    decls = load(document.source.path, environment=options.environment)
     if decls.digest != document.source.digest and not options.ignore_source:
         raise SourceChangedError(
             f"the declarations at {document.source.path} changed since the plan was "
@@ -170,19 +177,21 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
     if plan_file:
         document, decls = _load_plan_file(target, options)
     else:
-        decls = load(target)
-    with open_stores(decls) as stores, connect(decls.config.server) as client:
+        decls = load(target, environment=options.environment)
+    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
         if not plan_file:
             planning = options.planning
             if options.auto_promote:
                 planning = replace(planning, only_actions=("promote",))
-            planned = make_plan(decls, client, stores, source_path=target, planning=planning)
+            planned = make_plan(
+                decls, client, stores, source_path=target, connect=connect, planning=planning
+            )
             document = planned.document
             hooks.planned(planned)
             if planned.failed_tests:
                 raise PolicyTestsFailedError.counted(len(planned.failed_tests))
         check_expected(document, options.expect_fingerprint, options.expect_plan)
-        check_applicable(document, canonical_api_root(client.server))
+        check_applicable(document, Target(canonical_api_root(client.server), decls.environment))
         if not document.changes:
             return ApplyResult(document.fingerprint, (), str(document.target))
         asks = not (plan_file or options.auto_approve or options.auto_promote)

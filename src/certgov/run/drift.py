@@ -317,7 +317,11 @@ def hygiene_findings(
 
 
 def detect_drift(
-    path: str, applied_ref: str | None, window: timedelta, connect: Connect
+    path: str,
+    applied_ref: str | None,
+    window: timedelta,
+    connect: Connect,
+    environment: str | None = None,
 ) -> DriftReport:
     """`certgov drift PATH`: pending changes, out-of-band changes and hygiene findings.
 
@@ -331,14 +335,15 @@ def detect_drift(
     skipped: list[Skipped] = []
     ref, why = resolve_ref(path, applied_ref)
     if ref is None:
-        applied = load(path)
+        applied = load(path, environment=environment)
         skipped.append(Skipped(PENDING_CHECK, str(why)))
         report = DriftReport("(the working tree)", skipped=skipped)
     else:
-        applied = load(path, ref=ref)
-        pending = pending_changes(load(path, ref="HEAD").state, applied.state)
+        applied = load(path, ref=ref, environment=environment)
+        head = load(path, ref="HEAD", environment=environment)
+        pending = pending_changes(head.state, applied.state)
         report = DriftReport(ref, pending=pending, skipped=skipped)
-    with connect(applied.config.server) as client:
+    with connect(applied.config.endpoint) as client:
         report.target = canonical_api_root(client.server)
         desired, live, coverage = read_live(client, applied.state, managed_kinds(applied))
         for kind, compared in coverage.items():

@@ -11,22 +11,24 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from certgov.errors import ExtensionMissingError, ScopeError
+from certgov.errors import CertgovError, ExtensionMissingError, ScopeError
 from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage
 from certgov.plan.model import StoreRecordMeta
-from certgov.plan.rollout import RolloutFacts
+from certgov.plan.rollout import GateFacts, RolloutFacts
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
 
 if TYPE_CHECKING:
     from certgov.apply.stores import SecretStore
     from certgov.client import ClmClient
-    from certgov.declarations import Declarations
+    from certgov.declarations import Config, Declarations
+    from certgov.declarations.config import Endpoint
     from certgov.run.snapshot import Snapshot
 
 
-Connect = Callable[[str | None], "ClmClient"]
-"""Opens the API client, given `server:` of certgov.yaml (the CLI resolves --url and the rest);
-the caller uses it in a `with` block, so that the session is revoked."""
+Connect = Callable[["Endpoint"], "ClmClient"]
+"""Opens the API client, given the tenant's `server:` (and environment) of certgov.yaml (the CLI
+resolves --url and the rest); the caller uses it in a `with` block, so that the session is
+revoked."""
 
 
 @contextmanager
@@ -137,3 +139,27 @@ def rollout_facts(
         return gather(client, desired, live), ()
     except (ScopeError, ExtensionMissingError) as exc:
         return {}, (f"rollout evidence skipped, so no rule is promoted: {exc.message}",)
+
+
+def gate_facts(
+    config: Config, connect: Connect, desired: State, live: State
+) -> tuple[GateFacts | None, tuple[str, ...]]:
+    """With `rollout.after`, what that environment says of the rules that could be promoted
+    here, read with its own server and credentials; or a warning saying why it could not be
+    read (then no rule is promoted)."""
+    from certgov.run.rolloutfacts import gather_gate, soft_rules
+
+    after = config.environment.after if config.environment else None
+    if after is None:
+        return None, ()
+    rules = soft_rules(desired, live)
+    if not rules:
+        return GateFacts(after), ()
+    try:
+        with connect(config.endpoint_of(after)) as client:
+            return gather_gate(client, after, rules, server_now(client)), ()
+    except CertgovError as exc:
+        return GateFacts(after, unreadable=exc.message), (
+            f"rollout gate: the rollouts of environment {after} could not be read, so no rule "
+            f"is promoted: {exc.message}",
+        )

@@ -25,6 +25,7 @@ from certgov.policytest import (
 from certgov.run.backtest import DEFAULT_MAX_REQUESTS, backtest
 from certgov.run.facts import (
     Connect,
+    gate_facts,
     managed_kinds,
     open_stores,
     read_live,
@@ -147,22 +148,23 @@ def make_plan(
     stores: Mapping[str, SecretStore],
     *,
     source_path: str,
+    connect: Connect,
     planning: Planning = Planning(),
     now: datetime | None = None,
-    environment: str | None = None,
 ) -> PlanRun:
     """Read live state and facts, plan, prove changed policies, and build the document."""
     from certgov.client import canonical_api_root
     from certgov.declarations.warnings import file_store_warnings
 
     when = now or server_now(client)
-    target = Target(canonical_api_root(client.server), environment)
+    target = Target(canonical_api_root(client.server), decls.environment)
     snapshot = None
     if planning.snapshot is not None:
         snapshot = load_snapshot(planning.snapshot)
         snapshot.check(target, when, planning.max_snapshot_age, planning.snapshot)
     desired, live, coverage = read_live(client, decls.state, managed_kinds(decls), snapshot, when)
     rollout, rollout_warnings = rollout_facts(client, desired, live)
+    gate, gate_warnings = gate_facts(decls.config, connect, desired, live)
     session = client.logged_in()
     facts = Facts(
         now=when,
@@ -171,6 +173,7 @@ def make_plan(
         ),
         rollout=rollout,
         own_account=session.account_uuid,
+        gate=gate,
     )
     options = plan_options(
         decls.config,
@@ -191,7 +194,11 @@ def make_plan(
         server=client.server,
         source=PlanSource(source_path, decls.git_commit, decls.digest),
         created_at=when.isoformat(),
-        extra_warnings=(*file_store_warnings(decls, os.environ), *rollout_warnings),
+        extra_warnings=(
+            *file_store_warnings(decls, os.environ),
+            *rollout_warnings,
+            *gate_warnings,
+        ),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
         target=target,
@@ -202,10 +209,14 @@ def make_plan(
     return PlanRun(the_plan, document, all_results)
 
 
-def plan_folder(path: str, connect: Connect, planning: Planning = Planning()) -> PlanRun:
+def plan_folder(
+    path: str, connect: Connect, planning: Planning = Planning(), environment: str | None = None
+) -> PlanRun:
     """`certgov plan PATH`: load the declarations, then plan them against the live tenant."""
     from certgov.declarations import load
 
-    decls = load(path)
-    with open_stores(decls) as stores, connect(decls.config.server) as client:
-        return make_plan(decls, client, stores, source_path=path, planning=planning)
+    decls = load(path, environment=environment)
+    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
+        return make_plan(
+            decls, client, stores, source_path=path, connect=connect, planning=planning
+        )

@@ -17,13 +17,13 @@ from certgov.state import POLICY
 
 
 def run_policy_tests(
-    path: str, policies: tuple[str, ...], connect: Connect | None
+    path: str, policies: tuple[str, ...], connect: Connect | None, environment: str | None = None
 ) -> list[PolicyTestResult]:
     """Each chosen policy's tests (all policies with tests when `policies` is empty); offline
     through the in-process rule engine when `connect` is None."""
     from certgov.declarations import load
 
-    decls = load(path)
+    decls = load(path, environment=environment)
     chosen = [r for r in decls.state.of_kind(POLICY) if r.meta.get("tests")]
     if policies:
         unknown = sorted(set(policies) - {r.name for r in decls.state.of_kind(POLICY)})
@@ -40,5 +40,5 @@ def run_policy_tests(
 
     if connect is None:
         return run(offline_evaluate)
-    with connect(decls.config.server) as client:
+    with connect(decls.config.endpoint) as client:
         return run(client_evaluator(client))

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.rollout import RolloutDecision
-from certgov.run.facts import Connect, read_live, rollout_facts, server_now
+from certgov.run.facts import Connect, gate_facts, read_live, rollout_facts, server_now
 
 
-def rollout_status(
-    path: str, connect: Connect
-) -> tuple[tuple[RolloutDecision, ...], tuple[str, ...]]:
-    """Each rollout rule's decision, and warnings about evidence that could not be read."""
+@dataclass(frozen=True)
+class RolloutStatus:
+    """Each rollout rule's decision, warnings about evidence that could not be read, and the
+    environment promotions wait for (`rollout.after`), if any."""
+
+    decisions: tuple[RolloutDecision, ...]
+    warnings: tuple[str, ...]
+    after: str | None = None
+
+
+def rollout_status(path: str, connect: Connect, environment: str | None = None) -> RolloutStatus:
+    """Where each rollout rule of the declarations at `path` stands in its tenant."""
     from certgov.declarations import load
 
-    decls = load(path)
-    with connect(decls.config.server) as client:
+    decls = load(path, environment=environment)
+    with connect(decls.config.endpoint) as client:
         desired, live, _ = read_live(client, decls.state)
         facts, warnings = rollout_facts(client, desired, live)
+        gate, gate_warnings = gate_facts(decls.config, connect, desired, live)
         now = server_now(client)
-    result = plan(desired, live, Facts(now=now, rollout=facts), PlanOptions(allow_mass_change=True))
-    return result.rollouts, warnings
+    result = plan(
+        desired,
+        live,
+        Facts(now=now, rollout=facts, gate=gate),
+        PlanOptions(allow_mass_change=True),
+    )
+    after = gate.environment if gate else None
+    return RolloutStatus(result.rollouts, (*warnings, *gate_warnings), after)

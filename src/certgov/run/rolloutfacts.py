@@ -1,16 +1,18 @@
 """Rollout facts from the audit log: since when each rollout rule has been soft in its live
-policy, and what certificate requests matched the policy since then.
+policy, and what certificate requests matched the policy since then; and, read from the
+environment rollouts wait for (`rollout.after`), since when the same rules have been hard there.
 
-These are fetched before planning and handed to the pure planner as `Facts.rollout`.
+These are fetched before planning and handed to the pure planner as `Facts.rollout` and
+`Facts.gate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from certgov.plan.rollout import RolloutFacts
+from certgov.plan.rollout import GateFacts, RolloutFacts
 from certgov.state import POLICY, State, normalise_rule
 
 if TYPE_CHECKING:
@@ -30,17 +32,68 @@ def _rule_state(policy: Mapping[str, Any] | None, rule: Mapping[str, Any]) -> st
     return None
 
 
-def soft_since(events: Iterable[Mapping[str, Any]], rule: Mapping[str, Any]) -> datetime | None:
-    """When the rule last became soft (with these values) and stayed so, from policy events."""
+def _fail(policy: Mapping[str, Any] | None, action: str) -> str | None:
+    """How the policy's rule of this action fails (whatever its values), None without one."""
+    for candidate in (policy or {}).get("rules") or ():
+        if candidate.get("action") == action:
+            return str(normalise_rule(candidate)["fail"])
+    return None
+
+
+def _since(
+    events: Iterable[Mapping[str, Any]], holds: Callable[[Mapping[str, Any] | None], bool]
+) -> datetime | None:
+    """When the policy last came to a state that `holds`, and stayed in it, from its events."""
     since: datetime | None = None
     for event in sorted(events, key=lambda e: (e["occurred_at"], e["id"])):
-        after = (event.get("details") or {}).get("after")
-        if _rule_state(after, rule) == "soft":
+        if holds((event.get("details") or {}).get("after")):
             if since is None:
                 since = datetime.fromisoformat(event["occurred_at"])
         else:
             since = None
     return since
+
+
+def soft_since(events: Iterable[Mapping[str, Any]], rule: Mapping[str, Any]) -> datetime | None:
+    """When the rule last became soft (with these values) and stayed so, from policy events."""
+    return _since(events, lambda after: _rule_state(after, rule) == "soft")
+
+
+def hard_since(events: Iterable[Mapping[str, Any]], action: str) -> datetime | None:
+    """When the rule of this action last became hard and stayed so, from policy events."""
+    return _since(events, lambda after: _fail(after, action) == "hard")
+
+
+def _policy_changes(client: ClmClient, policy_id: Any) -> list[dict[str, Any]]:
+    return [e for e in client.audit_events(policy_id=policy_id) if e.get("type") in POLICY_CHANGES]
+
+
+def soft_rules(desired: State, live: State) -> list[tuple[str, str]]:
+    """The rollout rules (policy name, action) that are soft in their live policy, as declared:
+    the ones a promotion could make hard."""
+    found = []
+    for resource in desired.of_kind(POLICY):
+        current = live.get(POLICY, resource.name)
+        for action in resource.meta.get("rollout") or {}:
+            rule = next(r for r in resource.spec["rules"] if r["action"] == action)
+            if current is not None and _rule_state(current.spec, rule) == "soft":
+                found.append((resource.name, action))
+    return found
+
+
+def gather_gate(
+    client: ClmClient, environment: str, rules: Iterable[tuple[str, str]], now: datetime
+) -> GateFacts:
+    """Since when each of `rules` (policy name, action) has been hard in `client`'s tenant."""
+    from certgov.client import read_live_state
+
+    live = read_live_state(client, kinds=(POLICY,))
+    hard: dict[tuple[str, str], datetime | None] = {}
+    for name, action in rules:
+        policy = live.get(POLICY, name)
+        if policy is not None and _fail(policy.spec, action) == "hard":
+            hard[(name, action)] = hard_since(_policy_changes(client, policy.meta["id"]), action)
+    return GateFacts(environment, now, hard)
 
 
 def _matched(event: Mapping[str, Any], policy_id: Any, policy_name: str) -> bool:
@@ -98,11 +151,7 @@ def gather(client: ClmClient, desired: State, live: State) -> dict[tuple[str, st
     history: dict[Any, list[dict[str, Any]]] = {}  # each policy's changes, read once
     for name, policy_id, rule in wanted:
         if policy_id not in history:
-            history[policy_id] = [
-                e
-                for e in client.audit_events(policy_id=policy_id)
-                if e.get("type") in POLICY_CHANGES
-            ]
+            history[policy_id] = _policy_changes(client, policy_id)
         since = soft_since(history[policy_id], rule)
         if since is not None:
             starts[(name, rule["action"])] = since

@@ -31,7 +31,9 @@ def _prove(server: str, credentials: Credentials, address: str) -> str:
     return "a login as the account worked; its session is revoked"
 
 
-def adopt_secret(path: str, address: str, secret: str, connect: Connect) -> str:
+def adopt_secret(
+    path: str, address: str, secret: str, connect: Connect, environment: str | None = None
+) -> str:
     """Prove `secret` by logging in as the declared account, then store it; what was done."""
     from certgov.apply.stores import SecretRecord, write_with_retry
     from certgov.declarations import load
@@ -41,7 +43,7 @@ def adopt_secret(path: str, address: str, secret: str, connect: Connect) -> str:
         raise UsageError(f"{address!r}: expected ServiceAccount/NAME")
     if not secret:
         raise UsageError("no secret given: pass it on stdin, or name a variable with --from-env")
-    decls = load(path)
+    decls = load(path, environment=environment)
     declared = decls.state.get(SERVICE_ACCOUNT, name)
     if declared is None:
         raise UsageError(f"{address} is not declared under {path}")
@@ -50,7 +52,7 @@ def adopt_secret(path: str, address: str, secret: str, connect: Connect) -> str:
         raise UsageError(
             f"{address} declares no secret: store; declare where its secret goes first"
         )
-    with connect(decls.config.server) as admin:
+    with connect(decls.config.endpoint) as admin:
         found = admin.find_service_account(name)
         if found is None:
             raise CertgovError(f"{address} does not exist on {canonical_api_root(admin.server)}")

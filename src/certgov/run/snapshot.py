@@ -151,15 +151,17 @@ def take_snapshot(client: ClmClient, environment: str | None = None) -> Snapshot
     return Snapshot(target=target, taken_at=server_now(client), objects=objects)
 
 
-def snapshot_folder(path: str, out: str, connect: Connect) -> Snapshot:
+def snapshot_folder(
+    path: str, out: str, connect: Connect, environment: str | None = None
+) -> Snapshot:
     """`certgov snapshot PATH --out FILE`: the tenant certgov.yaml names, and what its secret
     stores hold of each declared account's secret (meta only), written to `out`."""
     from certgov.declarations import load
     from certgov.run.facts import open_stores, record_key, store_facts
 
-    decls = load(path)
-    with open_stores(decls) as stores, connect(decls.config.server) as client:
-        snapshot = take_snapshot(client)
+    decls = load(path, environment=environment)
+    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
+        snapshot = take_snapshot(client, decls.environment)
         facts = store_facts(decls.state, stores)
     keys = {
         r.name: record_key(r.meta["secret"])
