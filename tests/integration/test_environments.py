@@ -35,10 +35,15 @@ class Tenants:
     def cli(self, *args: str) -> Result:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
-    def head(self, env: str) -> str:
-        """The first lines of a text plan for `env`."""
+    def head(self, env: str, gate: str = "read", rollouts: bool = True) -> str:
+        """The first lines of a text plan for `env`: with `rollouts`, what they were decided
+        on (production's wait for staging's, which were read or not: `gate`)."""
         url = canonical_api_root(self.server(env).url)
-        return f"Target: {url} (environment {env})\nCompared: ServiceAccount live, Policy live\n\n"
+        evidence = "audit log read" + (
+            f", environment staging {gate}" if env == "production" else ""
+        )
+        said = f"; rollout evidence: {evidence}" if rollouts else ""
+        return f"Target: {url} (environment {env})\nCompared: ServiceAccount live, Policy live{said}\n\n"
 
 
 def config_for(example: Path, servers: dict[str, LiveServer]) -> str:
@@ -274,7 +279,7 @@ def test_without_staging_s_credentials_the_production_plan_says_so_and_promotes_
     )
     assert (planned.exit_code, planned.stdout) == (
         0,
-        f"{tenants.head('production')}"
+        f"{tenants.head('production', gate='NOT READ')}"
         "warning: rollout gate: the rollouts of environment staging could not be read, so no rule"
         " is promoted: no credentials: pass --credentials FILE, or set CERTGOV_STAGING_UUID,"
         " CERTGOV_STAGING_CLIENT_ID, CERTGOV_STAGING_CLIENT_SECRET\n"
@@ -284,6 +289,13 @@ def test_without_staging_s_credentials_the_production_plan_says_so_and_promotes_
         f" warnings); waits for staging: {unreadable}\n\n"
         "Also: 3 unchanged, 1 ignored.\n",
     )
+    plan_file = tenants.repo.parent / "production-plan.json"
+    made = tenants.cli("plan", str(tenants.repo), "--env", "production", "--out", str(plan_file))
+    assert made.exit_code == 0, made.output
+    assert json.loads(plan_file.read_text())["evidence"] == {
+        "audit log": {"read": True, "reason": None},
+        "environment staging": {"read": False, "reason": unreadable.split(" (", 1)[1][:-1]},
+    }
 
 
 def test_url_and_credentials_options_still_win_over_the_environment_s(
@@ -461,7 +473,7 @@ def test_importing_two_seeded_tenants_into_one_repository_plans_empty_in_both(
         unchanged = 4 if env == "staging" else 3
         assert (planned.exit_code, planned.stdout) == (
             0,
-            f"{tenants.head(env)}{NO_CHANGES}\nAlso: {unchanged} unchanged, 1 ignored.\n",
+            f"{tenants.head(env, rollouts=False)}{NO_CHANGES}\nAlso: {unchanged} unchanged, 1 ignored.\n",
         )
     again = [tenants.cli("import", "--out", str(out), "--env", env).stdout for env in ENVIRONMENTS]
     assert [line.rsplit("; ", 1)[1] for line in again] == ["0 files written\n"] * 2

@@ -32,7 +32,8 @@ def test_quickstart_plan_apply_plan_has_no_changes(live: LiveServer, tmp_path: P
 
     again = live.cli("plan", str(repo), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith(plan_head(live.url) + NO_CHANGES + "\n")
+    compared = "ServiceAccount live, Policy live; rollout evidence: audit log read"
+    assert again.stdout.startswith(plan_head(live.url, compared) + NO_CHANGES + "\n")
 
     with live.client() as client:
         policies = {p["name"]: p for p in client.list_policies()}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,23 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One source a rollout decision needs beyond the kinds: this tenant's audit log, or the
+    rollouts of the environment named by `rollout.after`; `reason` says why it was not read
+    (then no rule is promoted)."""
+
+    read: bool
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"read": self.read, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(bool(data["read"]), data["reason"])
+
+
+@dataclass(frozen=True)
 class PlanDocument:
     """A plan as reviewed and applied: frozen, fingerprinted, JSON-serialisable both ways."""
 
@@ -118,6 +135,7 @@ class PlanDocument:
     rollout: tuple[RolloutDecision, ...]
     warnings: tuple[str, ...]
     rotate_missing: bool = False
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
     changes_fingerprint: str = ""
     fingerprint: str = ""
     format_version: str = FORMAT_VERSION
@@ -145,6 +163,7 @@ class PlanDocument:
             "target": self.target.to_json(),
             "source": self.source.to_json(),
             "coverage": {kind: c.to_json() for kind, c in self.coverage.items()},
+            "evidence": {name: e.to_json() for name, e in self.evidence.items()},
             "summary": dict(self.summary),
             "risks": [r.to_json() for r in self.risks],
             "changes": [c.to_json() for c in self.changes],
@@ -183,6 +202,7 @@ class PlanDocument:
             target=Target.from_json(data["target"]),
             source=PlanSource.from_json(data["source"]),
             coverage={k: Coverage.from_json(v) for k, v in data["coverage"].items()},
+            evidence={k: Evidence.from_json(v) for k, v in data["evidence"].items()},
             summary=dict(data["summary"]),
             risks=tuple(Risk.from_json(r) for r in data["risks"]),
             changes=tuple(Change.from_json(c) for c in data["changes"]),
@@ -230,6 +250,7 @@ def build_document(
     target: Target | None = None,
     coverage: Mapping[str, Coverage] | None = None,
     rotate_missing: bool = False,
+    evidence: Mapping[str, Evidence] | None = None,
 ) -> PlanDocument:
     """The plan document for `plan`, with each change's test results and back-test, sealed.
 
@@ -261,6 +282,7 @@ def build_document(
             rollout=plan.rollouts,
             warnings=(*plan.warnings, *extra_warnings),
             rotate_missing=rotate_missing,
+            evidence=dict(evidence or {}),
         )
     )
 

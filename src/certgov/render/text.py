@@ -79,14 +79,22 @@ def target_line(document: PlanDocument) -> str:
 
 
 def coverage_line(document: PlanDocument) -> str:
-    """`Compared: Policy live, ServiceAccount not planned` (the reasons are in the banner)."""
+    """`Compared: Policy live, ServiceAccount not planned` (the reasons are in the banner), and
+    with rollouts what they were decided on: `; rollout evidence: audit log read, environment
+    staging NOT READ` (the reasons are in the warnings)."""
     parts = []
     for kind, coverage in document.coverage.items():
         label = coverage.compared
         if coverage.compared != LIVE and coverage.reason and not coverage.missing:
             label += f" ({coverage.reason})"
         parts.append(f"{kind} {label}")
-    return "Compared: " + ", ".join(parts)
+    line = "Compared: " + ", ".join(parts)
+    if document.evidence:
+        read = [
+            f"{name} {'read' if e.read else 'NOT READ'}" for name, e in document.evidence.items()
+        ]
+        line += "; rollout evidence: " + ", ".join(read)
+    return line
 
 
 def partial_lines(document: PlanDocument) -> list[str]:

@@ -20,7 +20,14 @@ from certgov.errors import ExtensionMissingError, ScopeError
 from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.document import LIVE
 from certgov.plan.rollout import PROMOTE
-from certgov.run.facts import Connect, managed_kinds, read_live, rollout_facts, server_now
+from certgov.run.facts import (
+    Connect,
+    managed_kinds,
+    read_live,
+    rollout_facts,
+    rollout_warnings,
+    server_now,
+)
 from certgov.run.plan import plan_options
 from certgov.state import POLICY, SERVICE_ACCOUNT, Resource, State
 
@@ -354,10 +361,10 @@ def detect_drift(
         now = server_now(client)
         audit = AuditReader(client, skipped)
         report.out_of_band = out_of_band_changes(audit, applied.config, desired, live, now)
-        rollout, warnings = rollout_facts(client, desired, live)
-        if warnings:
-            skipped.append(Skipped(READY_TO_PROMOTE, warnings[0]))
+        rollout, unread = rollout_facts(client, desired, live)
+        if unread is not None:
+            skipped.append(Skipped(READY_TO_PROMOTE, rollout_warnings(unread, None)[0]))
         report.hygiene = hygiene_findings(
-            audit, desired, live, now, window, None if warnings else rollout
+            audit, desired, live, now, window, None if unread else rollout
         )
     return report

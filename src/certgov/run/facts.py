@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from certgov.errors import CertgovError, ExtensionMissingError, ScopeError
-from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage
+from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage, Evidence
 from certgov.plan.model import StoreRecordMeta
 from certgov.plan.rollout import GateFacts, RolloutFacts
 from certgov.state import KINDS, POLICY, SERVICE_ACCOUNT, State
@@ -131,35 +131,58 @@ def read_live(
 
 def rollout_facts(
     client: ClmClient, desired: State, live: State
-) -> tuple[dict[tuple[str, str], RolloutFacts], tuple[str, ...]]:
-    """Audit-derived rollout facts, or none and a warning saying why they could not be read."""
+) -> tuple[dict[tuple[str, str], RolloutFacts], str | None]:
+    """Audit-derived rollout facts, or none and why they could not be read."""
     from certgov.run.rolloutfacts import gather
 
     try:
-        return gather(client, desired, live), ()
+        return gather(client, desired, live), None
     except (ScopeError, ExtensionMissingError) as exc:
-        return {}, (f"rollout evidence skipped, so no rule is promoted: {exc.message}",)
+        return {}, exc.message
 
 
-def gate_facts(
-    config: Config, connect: Connect, desired: State, live: State
-) -> tuple[GateFacts | None, tuple[str, ...]]:
+def rollout_warnings(unread: str | None, gate: GateFacts | None) -> tuple[str, ...]:
+    """The warnings of rollout evidence that could not be read: then no rule is promoted."""
+    warnings = []
+    if unread is not None:
+        warnings.append(f"rollout evidence skipped, so no rule is promoted: {unread}")
+    if gate is not None and gate.unreadable is not None:
+        warnings.append(
+            f"rollout gate: the rollouts of environment {gate.environment} could not be read, "
+            f"so no rule is promoted: {gate.unreadable}"
+        )
+    return tuple(warnings)
+
+
+def rollout_evidence(
+    desired: State, unread: str | None, gate: GateFacts | None
+) -> dict[str, Evidence]:
+    """What the rollout decisions needed beyond the kinds, and whether it was read: the audit
+    log when a declared policy has rollouts, the other environment with `rollout.after`."""
+    evidence = {}
+    if any(policy.meta.get("rollout") for policy in desired.of_kind(POLICY)):
+        evidence["audit log"] = Evidence(unread is None, unread)
+    if gate is not None and (gate.now is not None or gate.unreadable is not None):
+        evidence[f"environment {gate.environment}"] = Evidence(
+            gate.unreadable is None, gate.unreadable
+        )
+    return evidence
+
+
+def gate_facts(config: Config, connect: Connect, desired: State, live: State) -> GateFacts | None:
     """With `rollout.after`, what that environment says of the rules that could be promoted
-    here, read with its own server and credentials; or a warning saying why it could not be
-    read (then no rule is promoted)."""
+    here, read with its own server and credentials; or why it could not be read (then no rule
+    is promoted). It is read only when a rule here is soft and could be promoted."""
     from certgov.run.rolloutfacts import gather_gate, soft_rules
 
     after = config.environment.after if config.environment else None
     if after is None:
-        return None, ()
+        return None
     rules = soft_rules(desired, live)
     if not rules:
-        return GateFacts(after), ()
+        return GateFacts(after)
     try:
         with connect(config.endpoint_of(after)) as client:
-            return gather_gate(client, after, rules, server_now(client)), ()
+            return gather_gate(client, after, rules, server_now(client))
     except CertgovError as exc:
-        return GateFacts(after, unreadable=exc.message), (
-            f"rollout gate: the rollouts of environment {after} could not be read, so no rule "
-            f"is promoted: {exc.message}",
-        )
+        return GateFacts(after, unreadable=exc.message)

@@ -29,7 +29,9 @@ from certgov.run.facts import (
     managed_kinds,
     open_stores,
     read_live,
+    rollout_evidence,
     rollout_facts,
+    rollout_warnings,
     server_now,
     store_facts,
 )
@@ -163,8 +165,8 @@ def make_plan(
         snapshot = load_snapshot(planning.snapshot)
         snapshot.check(target, when, planning.max_snapshot_age, planning.snapshot)
     desired, live, coverage = read_live(client, decls.state, managed_kinds(decls), snapshot, when)
-    rollout, rollout_warnings = rollout_facts(client, desired, live)
-    gate, gate_warnings = gate_facts(decls.config, connect, desired, live)
+    rollout, unread = rollout_facts(client, desired, live)
+    gate = gate_facts(decls.config, connect, desired, live)
     session = client.logged_in()
     facts = Facts(
         now=when,
@@ -196,14 +198,14 @@ def make_plan(
         created_at=when.isoformat(),
         extra_warnings=(
             *file_store_warnings(decls, os.environ),
-            *rollout_warnings,
-            *gate_warnings,
+            *rollout_warnings(unread, gate),
         ),
         tests={a: TestReport.from_json(summarise(rs)) for a, rs in tests.items()},
         backtests=backtests,
         target=target,
         coverage=coverage,
         rotate_missing=planning.rotate_missing,
+        evidence=rollout_evidence(desired, unread, gate),
     )
     all_results = tuple(r for rs in tests.values() for r in rs)
     return PlanRun(the_plan, document, all_results)

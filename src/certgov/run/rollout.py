@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from certgov.plan import Facts, PlanOptions, plan
 from certgov.plan.rollout import RolloutDecision
-from certgov.run.facts import Connect, gate_facts, read_live, rollout_facts, server_now
+from certgov.run.facts import (
+    Connect,
+    gate_facts,
+    read_live,
+    rollout_facts,
+    rollout_warnings,
+    server_now,
+)
 
 
 @dataclass(frozen=True)
@@ -26,8 +33,8 @@ def rollout_status(path: str, connect: Connect, environment: str | None = None) 
     decls = load(path, environment=environment)
     with connect(decls.config.endpoint) as client:
         desired, live, _ = read_live(client, decls.state)
-        facts, warnings = rollout_facts(client, desired, live)
-        gate, gate_warnings = gate_facts(decls.config, connect, desired, live)
+        facts, unread = rollout_facts(client, desired, live)
+        gate = gate_facts(decls.config, connect, desired, live)
         now = server_now(client)
     result = plan(
         desired,
@@ -36,4 +43,4 @@ def rollout_status(path: str, connect: Connect, environment: str | None = None) 
         PlanOptions(allow_mass_change=True),
     )
     after = gate.environment if gate else None
-    return RolloutStatus(result.rollouts, (*warnings, *gate_warnings), after)
+    return RolloutStatus(result.rollouts, rollout_warnings(unread, gate), after)
