@@ -87,7 +87,9 @@ def messages() -> Iterator[Message]:
 
 def missing(page: str | None = None) -> list[Message]:
     """The messages whose fragment the page does not contain."""
-    text = re.sub(r"\s+", " ", page if page is not None else PAGE.read_text(encoding="utf-8"))
+    if page is None:
+        page = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
+    text = re.sub(r"\s+", " ", page)
     text = text.replace("`", "")
     return [m for m in messages() if m.fragment.replace("`", "") not in text]
 

@@ -69,6 +69,24 @@ def test_json_success_document(tmp_path: Path) -> None:
     }
 
 
+def test_a_folder_without_certgov_yaml_reports_only_what_says_it_is_certgov(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "a.yaml").write_text(ACCOUNT.format("a", "root"))
+    code, out, err = _run(str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: 2 problems in the declarations\n"
+        f"  {tmp_path}/a.yaml:4:10: scopes[0]: 'root' is not one of ['read', 'write', 'admin']\n"
+        f"  {tmp_path}/certgov.yaml: missing: no certgov.yaml in {tmp_path} (certgov does not look"
+        " in parent folders); a declarations repository has certgov.yaml at its root"
+        " (apiVersion: certgov/v1, kind: Config): pass that folder, or create it there\n"
+    )
+
+
 def test_json_problems_document_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "root")})
     (tmp_path / "certgov.yaml").unlink()

@@ -154,6 +154,9 @@ class _Load:
         self.env = env
         self.names = names
         """The environments certgov.yaml declares; None when it declares none."""
+        self.bare = False
+        """Whether certgov.yaml is missing: then the folder may be anything, and only files
+        that say they are certgov declarations are reported on, beside the missing file."""
 
     def display(self, rel: str) -> str:
         if self.display_root in ("", "."):
@@ -205,6 +208,8 @@ class _Load:
                 continue
             value, used, unresolved = self.substituted(rel, document)
             doc = _coerce_numbers(value)
+            if self.bare and not str(_get(doc, "apiVersion")).startswith("certgov/"):
+                continue
             if isinstance(doc, dict) and not ({"apiVersion", "kind"} & doc.keys()):
                 # Most likely another tool's YAML that the include globs picked up.
                 self.add(
@@ -274,6 +279,7 @@ class _Load:
                 " in parent folders); a declarations repository has certgov.yaml at its root"
                 " (apiVersion: certgov/v1, kind: Config): pass that folder, or create it there",
             )
+            self.bare = True
             return Config()
         config: Config | None = None
         for item in self.documents(CONFIG_FILE):
@@ -365,6 +371,7 @@ class _Load:
                 files[half:],
                 self.env,
                 self.names,
+                self.bare,
             )
             first = self.declared(files[:half])
             try:
@@ -395,8 +402,10 @@ def _declared_elsewhere(
     files: list[str],
     env: Environment | None,
     names: tuple[str, ...] | None,
+    bare: bool,
 ) -> tuple[list[Problem], dict[str, bytes], list[Declared]]:
     run = _Load(tree, display_root, env, names)
+    run.bare = bare
     declared = run.declared(files)
     return run.problems.problems, run.read_files, declared
 
@@ -566,3 +575,7 @@ def _missing_in(problem: Problem, envs: list[str]) -> Problem:
         return problem
     where = MISSING_IN.replace("environment", "environments") if len(envs) > 1 else MISSING_IN
     return replace(problem, message=f"{problem.message}{where}{', '.join(envs)}")
+
+
+def _get(doc: Any, key: str) -> Any:
+    return doc.get(key) if isinstance(doc, dict) else None
