@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Serves the CLM Service API contract (clm-api.md) for certgov.",
         lifespan=lifespan,
+        # The API never redirects (contract §1): Starlette's trailing-slash redirect would build
+        # its Location from the request's Host header, an open redirect to any host.
+        redirect_slashes=False,
     )
     app.state.server = server
     errors.install(app)
