@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from certgov.server.models import ErrorEnvelope
 
 PER_PAGE_MAX = 100
+# The largest OFFSET both databases take (a signed 64-bit integer); a page further out is past the
+# last row of any table all the same, and answers empty instead of overflowing the driver.
+MAX_OFFSET = 2**63 - 1
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -30,7 +33,7 @@ class Paging:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+        return min((self.page - 1) * self.per_page, MAX_OFFSET)
 
     def meta(self, total: int) -> dict[str, int]:
         return {
