@@ -4,7 +4,7 @@ limit that ran after authentication in a bucket shared by login and validate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tests.server.conftest import Harness
@@ -126,3 +126,39 @@ def test_a_page_past_2_to_the_63_is_empty_on_every_list(h: Harness) -> None:
             body = {"success": True, "data": [], "meta": meta}
         expected[(method, path)] = (status, body)
     assert answers == expected
+
+
+# -- point 8: the rate limit comes first, one bucket per route family --------------------------
+
+REQUEST = {
+    "action": "certificate.generate",
+    "common_name": "api.example.com",
+    "key": {"algorithm": "ecdsa", "size": 256},
+    "digest": "sha256",
+    "validity_days": 30,
+}
+VALIDATE = "/service/policies/validate"
+SLOW_DOWN = envelope(429, "TOO_MANY_REQUESTS", "too many requests; slow down")
+
+
+def test_an_unauthenticated_flood_of_validate_is_rate_limited(
+    sqlite_url: str, harness_factory: Callable[..., Harness]
+) -> None:
+    h = harness_factory(sqlite_url, rate_limit=1)  # a burst of 2
+    stranger = h.client("192.0.2.7")
+    answers = [stranger.post(VALIDATE, json={"request": REQUEST}) for _ in range(3)]
+    invalid_session = envelope(
+        401, "INVALID_SESSION", "the session token is missing, unknown or revoked"
+    )
+    assert [(r.status_code, r.json()) for r in answers] == [invalid_session] * 2 + [SLOW_DOWN]
+
+
+def test_login_and_validate_have_a_bucket_each(
+    sqlite_url: str, harness_factory: Callable[..., Harness]
+) -> None:
+    h = harness_factory(sqlite_url, rate_limit=1)  # a burst of 2
+    client = h.client("192.0.2.8")
+    logins = [client.post(LOGIN, json=h.admin_credentials) for _ in range(3)]
+    reader = h.client("192.0.2.8", token=logins[0].json()["session"]["token"])
+    validations = [reader.post(VALIDATE, json={"request": REQUEST}) for _ in range(3)]
+    assert [r.status_code for r in logins + validations] == [200, 200, 429, 200, 200, 429]

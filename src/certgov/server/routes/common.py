@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from certgov.server.context import client_ip, ip_text, server_of
 from certgov.server.models import ErrorEnvelope
 
 PER_PAGE_MAX = 100
@@ -56,3 +57,17 @@ def listed(data: list[dict[str, Any]], page: Paging, total: int) -> JSONResponse
     (tests hold them to it), so FastAPI's validation of every item against that model, about
     half the cost of a page of 100, is not repeated on each answer."""
     return JSONResponse({"success": True, "data": data, "meta": page.meta(total)})
+
+
+def rate_limited(family: str) -> Any:
+    """A route dependency that takes a token from the caller's bucket of `family`.
+
+    Given in the route's `dependencies`, it runs before the parameters' dependencies, so before
+    authentication: a flood without a session is refused before it costs a database read. It
+    neither counts toward lockout nor writes an audit event (contract §1).
+    """
+
+    def dependency(request: Request) -> None:
+        server_of(request).limiter.check(family, ip_text(client_ip(request)) or "unknown")
+
+    return Depends(dependency)
