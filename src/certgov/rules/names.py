@@ -19,11 +19,17 @@ BIDI_CONTROLS = frozenset(
 _LINE_BREAKING = ("Cc", "Zl", "Zp")
 
 
-def name_character_problem(name: str) -> str | None:
-    """Why `name` may not be used, naming its first forbidden character; None when it may."""
-    for char in name:
+def control_character_problem(text: str) -> str | None:
+    """The first control or bidirectional control character of `text`, as a problem; None when
+    it holds none. What a name in a certificate request may not hold either."""
+    for char in text:
         if char in BIDI_CONTROLS:
             return f"must not hold the bidirectional control character U+{ord(char):04X}"
         if unicodedata.category(char) in _LINE_BREAKING:
             return f"must not hold the control character U+{ord(char):04X}"
     return None
+
+
+def name_character_problem(name: str) -> str | None:
+    """Why `name` may not be used, naming its first forbidden character; None when it may."""
+    return control_character_problem(name)
