@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypedDict, cast
 from sqlalchemy import delete, func, insert, select, update
 
 from certgov.server.store import schema as t
-from certgov.server.store.base import SqlArea, attempt, decoded, revise
+from certgov.server.store.base import SqlArea, attempt, decoded, keyed, revise
 from certgov.server.store.errors import NameTaken
 
 
@@ -34,7 +34,9 @@ class Account(TypedDict):
 class Accounts(Protocol):
     """Service accounts by uuid, the one place that reads or writes their rows.
 
-    Names are unique: a write that would repeat one raises `NameTaken` and changes nothing.
+    Names are unique, two names equal after NFKC case folding being the same name
+    (`certgov.rules.names.name_key`): a write that would repeat one raises `NameTaken` and
+    changes nothing, whoever else writes at the same time (a unique index decides).
     `revision` starts at the value inserted and every `update` adds one to it, so that it can
     serve as the object's ETag; `touch` records a login without a new revision, because the
     ETag guards the managed fields only.
@@ -74,7 +76,7 @@ class SqlAccounts(SqlArea, Accounts):
         return [_account(r._mapping) for r in rows], int(total)
 
     def insert(self, values: Mapping[str, Any]) -> Account:
-        if attempt(self.conn, insert(t.service_accounts).values(**values)) is None:
+        if attempt(self.conn, insert(t.service_accounts).values(**keyed(values))) is None:
             raise NameTaken("service account", values["name"])
         return self._stored(str(values["uuid"]))
 

@@ -23,6 +23,9 @@ TS = String(32)
 # Plain code-point order for names on both databases: SQLite's default BINARY collation compares
 # UTF-8 bytes, which is code-point order; PostgreSQL needs "C" to do the same.
 NAME = String(200).with_variant(String(200, collation="C"), "postgresql")
+# `certgov.rules.names.name_key(name)`: names equal after NFKC case folding share it, and its
+# unique index makes them clash inside the database, however many writers race.
+NAME_KEY = String(64)
 
 server_keys = Table(
     "server_keys",
@@ -37,6 +40,7 @@ service_accounts = Table(
     Column("uuid", String(36), primary_key=True),
     Column("client_id", String(40), nullable=False, unique=True),
     Column("name", NAME, nullable=False, unique=True),
+    Column("name_key", NAME_KEY, nullable=False, unique=True),
     Column("description", Text, nullable=False),
     Column("scopes", JSON, nullable=False),
     Column("ip_allowlist", JSON, nullable=False),
@@ -129,6 +133,7 @@ policies = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False, unique=True),
+    Column("name_key", NAME_KEY, nullable=False, unique=True),
     Column("description", Text, nullable=False),
     Column("is_enabled", Boolean, nullable=False),
     Column("matching_criteria", JSON, nullable=False),
