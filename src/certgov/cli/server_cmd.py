@@ -46,11 +46,15 @@ def _serve(settings: Any, host: str, port: int, log_level: str) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from certgov.server.serve import serve
+    from certgov.server.settings import ServerConfigError
 
     try:
         serve(settings, host, port, log_level)
     except SQLAlchemyError as exc:
         raise CertgovError(f"cannot open the database {settings.database_url}: {exc}") from None
+    except ServerConfigError as exc:
+        # What the server refuses to start with says what to do about it.
+        raise CertgovError(str(exc)) from None
 
 
 def _database_option() -> Callable[[F], F]:

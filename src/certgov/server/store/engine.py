@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
@@ -12,11 +13,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from certgov.server.audit import GENESIS
+from certgov.server.files import create_private, refuse_open_file
 from certgov.server.security import new_server_key
 from certgov.server.store import schema as t
 from certgov.server.store.base import attempt
 from certgov.server.store.keys import CLIENT_SECRET_KEY
 from certgov.server.store.tx import Tx
+
+_DATABASE_HOLDS = "the CA's private key and the key of the secret digests"
+
+
+def _private_sqlite(path: Path) -> None:
+    """Create the database file 0600 when it is missing (SQLite gives its -wal and -shm the
+    mode of the database file); refuse to open one that other users may read, with the fix."""
+    create_private(path)
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        refuse_open_file(file, "the database file", _DATABASE_HOLDS)
 
 
 def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
@@ -52,6 +64,7 @@ class Store:
         if self.dialect == "sqlite":
             if parsed.database in (None, "", ":memory:"):
                 raise ValueError("the SQLite database must be a file: sqlite:///path.db")
+            _private_sqlite(Path(parsed.database))
             self.engine = create_engine(parsed)
             _sqlite_setup(self.engine)
             self.read_engine = create_engine(parsed)
