@@ -4,6 +4,7 @@ repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -65,3 +66,38 @@ def test_the_server_refuses_a_database_file_others_can_read(
     )
     assert str(refused.value) == message
     assert (result.exit_code, result.output) == (1, f"error: {message}\n")
+
+
+# -- point 10: a file store outside the repository ----------------------------------------------
+
+CONFIG_OUTSIDE = """\
+apiVersion: certgov/v1
+kind: Config
+secret_stores:
+  local:
+    type: file
+    path: ../../..
+"""
+ACCOUNT = "apiVersion: certgov/v1\nkind: ServiceAccount\nname: ci\nscopes: [read]\n"
+
+
+def test_a_file_store_outside_the_repository_is_named_by_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    repo = tmp_path / "work" / "team" / "infra" / "repo"
+    repo.mkdir(parents=True)
+    (repo / "certgov.yaml").write_text(CONFIG_OUTSIDE)
+    (repo / "ci.yaml").write_text(ACCOUNT)
+    text = CliRunner().invoke(cli, ["validate", str(repo)])
+    as_json = CliRunner().invoke(cli, ["validate", str(repo), "--format", "json"])
+    warning = (
+        f"certgov.yaml: secret_stores.local.path '../../..' resolves to {tmp_path / 'work'}, "
+        f"outside the repository at {repo}"
+    )
+    assert (text.exit_code, text.stdout, text.stderr) == (
+        0,
+        "ok: 1 service account, 0 policies\n",
+        f"warning: {warning}\n",
+    )
+    assert (as_json.exit_code, json.loads(as_json.stdout)["warnings"]) == (0, [warning])
