@@ -85,7 +85,11 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
     refusal: problems.ApiProblem | None = None
     result: dict[str, Any] = {}
     with server.store.transaction() as tx:
-        account = tx.accounts.get(body.uuid.lower()) if _valid_uuid(body.uuid) else None
+        # Logins of one account take turns from here to the commit: counting its failures, the
+        # lockout check and recording the outcome are one step, however many servers share the
+        # database (reading the count before any lock let a right login through after dozens of
+        # failures that committed meanwhile).
+        account = tx.accounts.lock(body.uuid.lower()) if _valid_uuid(body.uuid) else None
         presented = secret_digest(tx.keys.get(CLIENT_SECRET_KEY), body.client_secret)
         if account is None:
             _ = same(body.client_id, _DUMMY_CLIENT_ID) & same(presented, _DUMMY_DIGEST)

@@ -45,6 +45,12 @@ class Accounts(Protocol):
     def get(self, uuid: str) -> Account | None:
         """The account, or None."""
 
+    def lock(self, uuid: str) -> Account | None:
+        """The account, its row locked until the transaction ends, or None: transactions that
+        lock one account take turns, so that what one reads of it (its failed logins, say) no
+        other changes before it commits. (SQLite's writers hold the whole database from BEGIN
+        IMMEDIATE: there, every write transaction takes its turn already.)"""
+
     def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
         """Up to `limit` accounts in name order from `offset`, and how many there are."""
 
@@ -65,6 +71,13 @@ class SqlAccounts(SqlArea, Accounts):
     def get(self, uuid: str) -> Account | None:
         accounts = t.service_accounts
         row = self.conn.execute(select(accounts).where(accounts.c.uuid == uuid)).one_or_none()
+        return None if row is None else _account(row._mapping)
+
+    def lock(self, uuid: str) -> Account | None:
+        accounts = t.service_accounts
+        row = self.conn.execute(
+            select(accounts).where(accounts.c.uuid == uuid).with_for_update()
+        ).one_or_none()
         return None if row is None else _account(row._mapping)
 
     def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
@@ -93,6 +106,9 @@ class SqlAccounts(SqlArea, Accounts):
         )
 
     def delete(self, uuid: str) -> None:
+        # The account's row first, as a login takes it, before the rows a login also changes:
+        # taken the other way round, the two would wait for each other.
+        self.lock(uuid)
         self.conn.execute(delete(t.sessions).where(t.sessions.c.account_uuid == uuid))
         self.conn.execute(delete(t.login_failures).where(t.login_failures.c.account_uuid == uuid))
         self.conn.execute(delete(t.service_accounts).where(t.service_accounts.c.uuid == uuid))
