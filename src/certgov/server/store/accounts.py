@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, TypedDict, cast
+from typing import Any, NamedTuple, Protocol, TypedDict, cast
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -31,6 +31,15 @@ class Account(TypedDict):
     revision: int
 
 
+class Credentials(NamedTuple):
+    """What a login compares, and names in its audit event."""
+
+    uuid: str
+    name: str
+    client_id: str
+    secret_digest: str
+
+
 class Accounts(Protocol):
     """Service accounts by uuid, the one place that reads or writes their rows.
 
@@ -45,11 +54,12 @@ class Accounts(Protocol):
     def get(self, uuid: str) -> Account | None:
         """The account, or None."""
 
-    def lock(self, uuid: str) -> Account | None:
-        """The account, its row locked until the transaction ends, or None: transactions that
-        lock one account take turns, so that what one reads of it (its failed logins, say) no
-        other changes before it commits. (SQLite's writers hold the whole database from BEGIN
-        IMMEDIATE: there, every write transaction takes its turn already.)"""
+    def lock(self, uuid: str) -> Credentials | None:
+        """What a login compares of the account, its row locked until the transaction ends, or
+        None: transactions that lock one account take turns, so that what one reads of it (its
+        failed logins, say) no other changes before it commits. (SQLite's writers hold the whole
+        database from BEGIN IMMEDIATE: there, every write transaction takes its turn already.)
+        Three short strings, nothing decoded: a known uuid costs no more here than an unknown."""
 
     def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
         """Up to `limit` accounts in name order from `offset`, and how many there are."""
@@ -73,12 +83,14 @@ class SqlAccounts(SqlArea, Accounts):
         row = self.conn.execute(select(accounts).where(accounts.c.uuid == uuid)).one_or_none()
         return None if row is None else _account(row._mapping)
 
-    def lock(self, uuid: str) -> Account | None:
-        accounts = t.service_accounts
+    def lock(self, uuid: str) -> Credentials | None:
+        a = t.service_accounts
         row = self.conn.execute(
-            select(accounts).where(accounts.c.uuid == uuid).with_for_update()
+            select(a.c.name, a.c.client_id, a.c.secret_digest)
+            .where(a.c.uuid == uuid)
+            .with_for_update()
         ).one_or_none()
-        return None if row is None else _account(row._mapping)
+        return None if row is None else Credentials(uuid, *row)
 
     def page(self, offset: int, limit: int) -> tuple[list[Account], int]:
         accounts = t.service_accounts
@@ -110,7 +122,7 @@ class SqlAccounts(SqlArea, Accounts):
         # taken the other way round, the two would wait for each other.
         self.lock(uuid)
         self.conn.execute(delete(t.sessions).where(t.sessions.c.account_uuid == uuid))
-        self.conn.execute(delete(t.login_failures).where(t.login_failures.c.account_uuid == uuid))
+        self.conn.execute(delete(t.login_failures).where(t.login_failures.c.login_uuid == uuid))
         self.conn.execute(delete(t.service_accounts).where(t.service_accounts.c.uuid == uuid))
 
     def _stored(self, uuid: str) -> Account:

@@ -70,18 +70,15 @@ sessions = Table(
     Column("revoked_at", TS),
 )
 
+# Keyed by the uuid a failed login named, whether an account has it or not (no foreign key), so
+# that a wrong secret costs the same work for a known uuid as for an unknown one.
 login_failures = Table(
     "login_failures",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "account_uuid",
-        String(36),
-        ForeignKey("service_accounts.uuid", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    Column("login_uuid", String(64), nullable=False),
     Column("at", TS, nullable=False),
+    Index("ix_login_failures_login_uuid_at", "login_uuid", "at"),
 )
 
 # Ids are assigned from chain_head under its lock, so that they are part of the hashed content
