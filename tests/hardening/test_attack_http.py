@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tests.server.conftest import Harness
+from tests.server.test_policies import REQUEST
 
 LOGIN = "/service-account/auth"
 NO_SUCH_UUID = "00000000-0000-4000-8000-000000000000"
@@ -130,13 +131,6 @@ def test_a_page_past_2_to_the_63_is_empty_on_every_list(h: Harness) -> None:
 
 # -- point 8: the rate limit comes first, one bucket per route family --------------------------
 
-REQUEST = {
-    "action": "certificate.generate",
-    "common_name": "api.example.com",
-    "key": {"algorithm": "ecdsa", "size": 256},
-    "digest": "sha256",
-    "validity_days": 30,
-}
 VALIDATE = "/service/policies/validate"
 SLOW_DOWN = envelope(429, "TOO_MANY_REQUESTS", "too many requests; slow down")
 

@@ -79,36 +79,40 @@ def answers(responses: list[httpx.Response]) -> list[tuple[int, Any]]:
     ]
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_look_alike_names_are_refused_on_create_and_put(h: Harness, kind: str) -> None:
+def create_and_rename(
+    h: Harness, kind: str, names: list[str]
+) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]], Callable[[str], httpx.Response]]:
+    """With `rt-deploy` and `other` in place: the answers to creating each name, to renaming
+    `other` to each, and a way to rename `other` again."""
     path, body, _ = KINDS[kind]
     admin = h.as_admin()
     admin.post(path, json=body("rt-deploy"))
     other = admin.post(path, json=body("other")).json()["data"]
     other_path = f"{path}/{other.get('uuid', other.get('id'))}"
-    created = [admin.post(path, json=body(name)) for name in LOOK_ALIKES]
-    renamed = [admin.put(other_path, json=body(name)) for name in LOOK_ALIKES]
+
+    def rename(name: str) -> httpx.Response:
+        return admin.put(other_path, json=body(name))
+
+    created = [admin.post(path, json=body(name)) for name in names]
+    return answers(created), answers([rename(name) for name in names]), rename
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_look_alike_names_are_refused_on_create_and_put(h: Harness, kind: str) -> None:
+    created, renamed, _ = create_and_rename(h, kind, list(LOOK_ALIKES))
     # A policy's blank name was refused before white space was: it keeps its message.
     messages = {**LOOK_ALIKES, " ": "must not be empty"} if kind == "policy" else LOOK_ALIKES
     expected = [refused(message) for message in messages.values()]
-    assert answers(created) == expected
-    assert answers(renamed) == expected
+    assert (created, renamed) == (expected, expected)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_names_equal_after_nfkc_case_folding_conflict(h: Harness, kind: str) -> None:
-    path, body, label = KINDS[kind]
-    admin = h.as_admin()
-    admin.post(path, json=body("rt-deploy"))
-    other = admin.post(path, json=body("other")).json()["data"]
-    other_path = f"{path}/{other.get('uuid', other.get('id'))}"
-    created = [admin.post(path, json=body(name)) for name in SAME_AFTER_FOLDING]
-    renamed = [admin.put(other_path, json=body(name)) for name in SAME_AFTER_FOLDING]
-    expected = [conflict(label, name) for name in SAME_AFTER_FOLDING]
-    assert answers(created) == expected
-    assert answers(renamed) == expected
+    created, renamed, rename = create_and_rename(h, kind, SAME_AFTER_FOLDING)
+    expected = [conflict(KINDS[kind][2], name) for name in SAME_AFTER_FOLDING]
+    assert (created, renamed) == (expected, expected)
     # Its own name in another case is a rename, not a clash.
-    assert answers([admin.put(other_path, json=body("OTHER"))]) == [(200, "OTHER")]
+    assert answers([rename("OTHER")]) == [(200, "OTHER")]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
