@@ -45,7 +45,12 @@ def test_the_database_and_its_wal_and_shm_are_created_0600(tmp_path: Path, umask
         }
     finally:
         h.close()
-    assert files == {"server.db": "0o600", "server.db-shm": "0o600", "server.db-wal": "0o600"}
+    assert files == {
+        "server.db": "0o600",
+        "server.db-shm": "0o600",
+        "server.db-wal": "0o600",
+        "server.db.audit-key": "0o600",
+    }
 
 
 @pytest.mark.parametrize("suffix", ["", "-wal"])

@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from certgov.server.auditkey import keyed_store
 from certgov.server.bootstrap import bootstrap_admin
 from certgov.server.settings import utc_now
 from certgov.server.store import Store
@@ -39,11 +41,14 @@ def outcomes(store: Store, uuid: str) -> list[str]:
         ]
 
 
-def test_no_right_login_succeeds_after_the_threshold_of_failures(postgres_url: str) -> None:
-    store = Store(postgres_url)
+def test_no_right_login_succeeds_after_the_threshold_of_failures(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    key = tmp_path / "audit.key"
+    store = keyed_store(postgres_url, key)
     admin = bootstrap_admin(store, "root", utc_now())
     ports = [free_port(), free_port()]
-    args = ["--database", postgres_url, "--rate-limit", "0", "--log-level", "warning"]
+    args = ["--database", postgres_url, "--audit-key", str(key), "--rate-limit", "0"]
     rng = random.Random(3)
     seen: list[list[str]] = []
     try:

@@ -56,9 +56,14 @@ def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
 
 class Store:
     """The database behind the server: its engines and transactions. Opening one touches no
-    table: `create_schema` is an explicit step (the app factory, bootstrap and the CLI take it)."""
+    table: `create_schema` is an explicit step (the app factory, bootstrap and the CLI take it).
 
-    def __init__(self, url: str) -> None:
+    `audit_key` keys the audit chain (contract §5.2); a store opened without it reads the log
+    but cannot add to it (`certgov.server.auditkey.keyed_store` opens one with it).
+    """
+
+    def __init__(self, url: str, audit_key: bytes | None = None) -> None:
+        self.audit_key = audit_key
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
@@ -95,14 +100,14 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         """A transaction that commits when the block ends and rolls back if it raises."""
         with self._writer, self.engine.begin() as conn:
-            yield Tx(conn)
+            yield Tx(conn, self.audit_key)
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
         """A transaction that only reads (writes in it fail): one consistent snapshot, which on
         SQLite neither waits for nor holds up the writers."""
         with self.read_engine.begin() as conn:
-            yield Tx(conn)
+            yield Tx(conn, self.audit_key)
 
     def close(self) -> None:
         self.engine.dispose()
