@@ -128,7 +128,18 @@ def test_help_of_every_command_the_workflows_use_renders(path: tuple[str, ...]) 
 def test_the_workflows_call_each_command_the_gitops_issue_needs() -> None:
     used = {i.argv[0] for i in _shipped_invocations() if i.argv and not i.argv[0].startswith("$")}
 
-    assert used == {"--version", "validate", "lint", "test", "plan", "comment", "apply", "drift"}
+    # and `server audit-checkpoint`, the drift run's signed checkpoint of the audit log (issue 21)
+    assert used == {
+        "--version",
+        "validate",
+        "lint",
+        "test",
+        "plan",
+        "comment",
+        "apply",
+        "drift",
+        "server",
+    }
 
 
 def test_no_workflow_runs_on_pull_request_target() -> None:

@@ -1,5 +1,5 @@
 """`certgov server`: serve the reference CLM server, bootstrap its first admin, check its audit
-chain, or do all that in one go with `quickstart`."""
+chain and sign checkpoints of it, or do all that in one go with `quickstart`."""
 
 from __future__ import annotations
 
@@ -82,12 +82,13 @@ def _read_log(database: str, read: Callable[[Any], T]) -> T:
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """Keys that cannot be used, as the CLI's errors (their text says why)."""
+    """Keys and checkpoints that cannot be used, as the CLI's errors (their text says why)."""
+    from certgov.server.checkpoint import CheckpointError
     from certgov.server.settings import ServerConfigError
 
     try:
         yield
-    except ServerConfigError as exc:
+    except (ServerConfigError, CheckpointError) as exc:
         raise CertgovError(str(exc)) from None
 
 
@@ -228,23 +229,82 @@ def bootstrap_admin_cmd(
 @server.command("verify-audit")
 @_database_option()
 @_audit_key_option()
-def verify_audit_cmd(database: str, audit_key: str | None) -> None:
-    """Check every event of the audit chain with its key; exit 1 naming the first event that
-    does not hold."""
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint from audit-checkpoint whose event must still be in the log, unchanged "
+    "(repeatable).",
+)
+@click.option(
+    "--checkpoint-key",
+    metavar="PUBLIC_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The Ed25519 public key (PEM) the checkpoints must be signed with.",
+)
+def verify_audit_cmd(
+    database: str, audit_key: str | None, checkpoints: tuple[Path, ...], checkpoint_key: Path | None
+) -> None:
+    """Check every event of the audit chain with its key, and every checkpoint; exit 1 naming
+    the first event or checkpoint that does not hold."""
     from certgov.server.audit import ChainBreak, verify_chain
     from certgov.server.auditkey import read_key
+    from certgov.server.checkpoint import public_key, read
 
+    if checkpoints and checkpoint_key is None:
+        raise UsageError(
+            "--checkpoint needs --checkpoint-key PUBLIC_KEY_FILE: a checkpoint is checked with "
+            "the key you trust, never with one it carries"
+        )
     with _refusals():
         key = read_key(_key_path(database, audit_key))
+        trusted = public_key(checkpoint_key) if checkpoint_key is not None else None
+        signed = [read(path, trusted) for path in checkpoints if trusted is not None]
 
     def check(tx: Any) -> tuple[Any, ChainBreak | None]:
         head = tx.audit.head()
-        return head, verify_chain(tx.audit.in_order(), key, head)
+        return head, verify_chain(tx.audit.in_order(), key, head, signed)
 
     head, problem = _read_log(database, check)
     if problem is not None:
         raise CertgovError(str(problem))
     click.echo(f"audit chain intact: {head.last_id} events")
+    for checkpoint in signed:
+        click.echo(f"{checkpoint.origin} holds: event {checkpoint.event_id}")
+
+
+@server.command("audit-checkpoint")
+@_database_option()
+@click.option(
+    "--signing-key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ed25519 private key (PEM) kept outside the database; made (0600, with FILE.pub beside "
+    "it) when missing.",
+)
+def audit_checkpoint_cmd(database: str, signing_key: Path) -> None:
+    """Print a signed checkpoint of the audit log's head as JSON; keep it outside the database
+    and give it to verify-audit --checkpoint later."""
+    from certgov.server.checkpoint import sign
+    from certgov.server.checkpoint import signing_key as load_signing_key
+    from certgov.server.context import iso
+    from certgov.server.settings import utc_now
+
+    with _refusals():
+        key = load_signing_key(signing_key)
+
+    def last(tx: Any) -> tuple[Any, dict[str, Any] | None]:
+        head = tx.audit.head()
+        return head, tx.audit.get(head.last_id) if head.last_id else None
+
+    head, event = _read_log(database, last)
+    if event is None or event["hash"] != head.last_hash:
+        raise CertgovError(
+            f"the audit log's head (event {head.last_id}) is not an event of the log: nothing "
+            "to checkpoint"
+        )
+    click.echo(json.dumps(sign(event, key, iso(utc_now())), indent=2))
 
 
 def quickstart_text(workdir: Path, port: int, credentials_file: Path) -> str:
