@@ -238,6 +238,7 @@ def seed_accounts(database_url: str, accounts: Sequence[Mapping[str, Any]]) -> l
 
     from sqlalchemy import insert
 
+    from certgov.rules.names import name_key
     from certgov.server.security import new_client_id, new_secret, secret_digest
     from certgov.server.store import CLIENT_SECRET_KEY, Store
     from certgov.server.store import schema as t
@@ -264,6 +265,7 @@ def seed_accounts(database_url: str, accounts: Sequence[Mapping[str, Any]]) -> l
                         "uuid": record["uuid"],
                         "client_id": record["client_id"],
                         "name": body["name"],
+                        "name_key": name_key(body["name"]),
                         "description": body["description"],
                         "scopes": list(body["scopes"]),
                         "ip_allowlist": list(body["ip_allowlist"]),

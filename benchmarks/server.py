@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+AUDIT_KEY = "audit.key"  # beside admin.json in the workdir
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -64,13 +65,14 @@ class RunningServer:
 
 
 def bootstrap(database_url: str, admin_file: Path) -> dict[str, str]:
-    """Create the schema and the admin account through the store; write its credentials file."""
+    """Create the schema and the admin account through the store; write its credentials file
+    (and the audit key, `audit.key` beside it)."""
     from benchmarks.generate import ADMIN_NAME
+    from certgov.server.auditkey import keyed_store
     from certgov.server.bootstrap import bootstrap_admin
     from certgov.server.settings import utc_now
-    from certgov.server.store import Store
 
-    store = Store(database_url)
+    store = keyed_store(database_url, admin_file.parent / AUDIT_KEY)
     try:
         creds = bootstrap_admin(store, ADMIN_NAME, utc_now(), 30)
     finally:
@@ -94,7 +96,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
     raise RuntimeError("the reference server did not answer /healthz in time")
 
 
-def server_argv(database_url: str, port: int, rtt_ms: float = 0) -> list[str]:
+def server_argv(database_url: str, port: int, audit_key: Path, rtt_ms: float = 0) -> list[str]:
     """`certgov server` as a process, the rate limit off (the load figures would be its); with
     `rtt_ms`, behind a simulated network round trip (benchmarks/delayed.py)."""
     launcher = ["benchmarks.delayed", str(rtt_ms)] if rtt_ms else ["certgov"]
@@ -105,6 +107,8 @@ def server_argv(database_url: str, port: int, rtt_ms: float = 0) -> list[str]:
         "server",
         "--database",
         database_url,
+        "--audit-key",
+        str(audit_key),
         "--port",
         str(port),
         "--rate-limit",
@@ -121,7 +125,7 @@ def start_server(database_url: str, workdir: Path, rtt_ms: float = 0) -> Iterato
     The database must exist and be bootstrapped already (see `bootstrap`)."""
     port = free_port()
     log = (workdir / f"server-{port}.log").open("wb")
-    argv = server_argv(database_url, port, rtt_ms)
+    argv = server_argv(database_url, port, workdir / AUDIT_KEY, rtt_ms)
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

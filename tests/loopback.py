@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from certgov.server.ca import LocalCA, new_ca
+from certgov.server.ca import new_ca
 
 
 @dataclass
@@ -190,29 +190,34 @@ class ThrowawayCA:
 def throwaway_ca(folder: Path) -> ThrowawayCA:
     """A new CA and a server certificate for 127.0.0.1 and localhost, written under `folder`.
 
-    The CA is made and signs as the reference server's local CA does.
+    The CA is the reference server's local CA (`new_ca`); it signs the server's certificate
+    directly, as no policy needs to see it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     made = new_ca(now)
-    ca_key, ca_cert = made.key_pem, made.cert_pem
-    key = serialization.load_pem_private_key(ca_key.encode(), password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    ca = LocalCA(key, x509.load_pem_x509_certificate(ca_cert.encode()))
+    ca_key = serialization.load_pem_private_key(made.key_pem.encode(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(made.cert_pem.encode())
     server_key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    csr = (
-        x509.CertificateSigningRequestBuilder()
+    cert = (
+        x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(server_key, hashes.SHA256())
+        .sign(ca_key, hashes.SHA256())
     )
     ca_file = folder / "ca.pem"
-    ca_file.write_text(ca_cert)
+    ca_file.write_text(made.cert_pem)
     chain = folder / "server.pem"
     chain.write_bytes(
-        ca.issue(csr, 1, now - datetime.timedelta(minutes=5), {}).encode()
+        cert.public_bytes(serialization.Encoding.PEM)
         + server_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

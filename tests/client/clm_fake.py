@@ -1,4 +1,4 @@
-"""A small in-test fake of the CLM API (clm-api.md), served through httpx.MockTransport.
+"""A small in-test fake of the CLM API (docs/api.md), served through httpx.MockTransport.
 
 It keeps policies and service accounts in memory with ETags, pages lists, checks bearer tokens
 and If-Match, and records every request. `script()` queues canned answers (or transport errors)

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from certgov.declarations import load
 from certgov.rules.catalogue import CATALOGUE, FAIL_MODES, POLICY_ACTIONS, RuleSpec, ValueSpec
+from certgov.rules.names import name_character_problem
 from certgov.state import POLICY, SERVICE_ACCOUNT, policy_spec, service_account_spec
 from tests.declarations.helpers import CONFIG
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
+# What a name may be (contract §1): no invisible character, NFC, no white space at either end.
+NAME = TEXT.filter(lambda text: name_character_problem(text) is None)
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
 DURATION = st.builds(lambda n, u: f"{n}{u}", st.integers(1, 400), st.sampled_from("smhdw"))
 
@@ -140,7 +143,7 @@ def policies(draw: st.DrawFn, name: str) -> dict[str, Any]:
 @st.composite
 def repositories(draw: st.DrawFn) -> list[dict[str, Any]]:
     account_names = draw(st.lists(LABEL, max_size=4, unique=True))
-    policy_names = draw(st.lists(TEXT, max_size=4, unique=True))
+    policy_names = draw(st.lists(NAME, max_size=4, unique=True))
     return [draw(accounts(n)) for n in account_names] + [draw(policies(n)) for n in policy_names]
 
 

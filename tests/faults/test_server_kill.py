@@ -44,12 +44,14 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
+        self.audit_key = str(workdir / "audit.key")
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         args = [sys.executable, "-m", "certgov", "server", "--port", str(self.port)]
-        args += ["--database", self.database, "--rate-limit", "0", "--log-level", self.log_level]
+        args += ["--database", self.database, "--audit-key", self.audit_key]
+        args += ["--rate-limit", "0", "--log-level", self.log_level]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self.starts += 1
@@ -83,6 +85,7 @@ def server_process(
 ) -> Iterator[tuple[ServerProcess, Path]]:
     admin = workdir / "admin.json"
     args = ["server", "bootstrap-admin", "--database", database]
+    args += ["--audit-key", str(workdir / "audit.key")]
     made = CliRunner().invoke(cli, [*args, "--name", "bootstrap-admin", "--out", str(admin)])
     assert made.exit_code == 0, made.output
     server = ServerProcess(database, workdir, log_level)
@@ -125,7 +128,8 @@ def apply_with_a_kill(database: str, tmp_path: Path) -> None:
         assert_clear_outcome(result)
         assert_converged(server.url, admin, repo, ACCOUNT_NAMES, POLICY_NAMES)
         assert_secrets_log_in(server.url, repo, ACCOUNT_NAMES)
-        verified = CliRunner().invoke(cli, ["server", "verify-audit", "--database", database])
+        verify = ["server", "verify-audit", "--database", database, "--audit-key", server.audit_key]
+        verified = CliRunner().invoke(cli, verify)
         assert verified.exit_code == 0, verified.output
 
 

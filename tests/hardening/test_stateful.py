@@ -242,7 +242,7 @@ class ServerModel(RuleBasedStateMachine):
     def audit_matches_and_chain_verifies(self) -> None:
         with self.h.store.transaction() as tx:
             events = list(tx.audit.in_order())
-            assert verify_chain(events, tx.audit.head()) is None
+            assert verify_chain(events, self.h.audit_key, tx.audit.head()) is None
         assert len(events) == self.expected_events, [e["type"] for e in events[-3:]]
 
     @invariant()

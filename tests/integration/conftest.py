@@ -23,7 +23,6 @@ from certgov.client import ClmClient, Credentials
 from certgov.resources import data_dir
 from certgov.server import Settings, create_app
 from certgov.server.bootstrap import bootstrap_admin
-from certgov.server.store import Store
 
 
 class ShiftedClock:
@@ -82,13 +81,10 @@ class LiveServer:
 
 def start_server(database_url: str, workdir: Path, **settings: Any) -> Iterator[LiveServer]:
     clock = ShiftedClock()
+    settings.setdefault("audit_key_file", str(workdir / "audit.key"))
     config = Settings(database_url=database_url, clock=clock, rate_limit=0, **settings)
     app = create_app(config)
-    store = Store(database_url)
-    try:
-        creds = bootstrap_admin(store, "bootstrap-admin", clock())
-    finally:
-        store.close()
+    creds = bootstrap_admin(app.state.server.store, "bootstrap-admin", clock())
     admin = workdir / "admin.json"
     admin.write_text(json.dumps(creds))
     port = free_port()

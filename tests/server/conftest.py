@@ -150,6 +150,16 @@ class Harness:
         store: Store = self.app.state.server.store
         return store
 
+    @property
+    def audit_key(self) -> bytes:
+        key = self.store.audit_key
+        assert key is not None
+        return key
+
+    @property
+    def audit_key_file(self) -> str:
+        return str(self.app.state.server.settings.audit_key_path)
+
     def client(self, ip: str = "127.0.0.1", token: str | None = None) -> httpx.Client:
         transport = SyncASGITransport(self.app, (ip, 40000))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -191,6 +201,7 @@ class Harness:
 
 
 def make_harness(url: str, clock: FrozenClock, **settings: Any) -> Harness:
+    """The app over `url` with an admin account (on PostgreSQL, name its `audit_key_file`)."""
     settings.setdefault("rate_limit", 0)
     app = create_app(Settings(database_url=url, clock=clock, **settings))
     credentials = bootstrap_admin(app.state.server.store, "root", clock())
@@ -198,12 +209,12 @@ def make_harness(url: str, clock: FrozenClock, **settings: Any) -> Harness:
 
 
 @pytest.fixture
-def harness_factory(
-    clock: FrozenClock,
-) -> Iterator[Callable[..., Harness]]:
+def harness_factory(clock: FrozenClock, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
     def make(url: str, **settings: Any) -> Harness:
+        if not url.startswith("sqlite"):
+            settings.setdefault("audit_key_file", str(tmp_path / f"audit-{len(made)}.key"))
         harness = make_harness(url, clock, **settings)
         made.append(harness)
         return harness

@@ -98,7 +98,7 @@ def test_update_event_holds_before_and_after(h: Harness) -> None:
             "after": {**spec, "scopes": ["write"]},
         },
         "prev_hash": event["prev_hash"],
-        "hash": event_hash(event),
+        "hash": event_hash(event, h.audit_key),
     }
 
 
@@ -109,32 +109,43 @@ def test_events_form_an_unbroken_chain(h: Harness) -> None:
     events = h.events()
     assert events[0]["prev_hash"] == GENESIS
     assert [e["prev_hash"] for e in events[1:]] == [e["hash"] for e in events[:-1]]
-    assert verify_chain(events, (len(events), events[-1]["hash"])) is None
+    assert verify_chain(events, h.audit_key, (len(events), events[-1]["hash"])) is None
 
 
 def test_chain_check_names_a_changed_event() -> None:
     from certgov.server.audit import Actor, AuditRecord, event_document
 
-    first = event_document(AuditRecord("x", Actor(None, None, None), None), 1, "t", GENESIS)
-    second = event_document(AuditRecord("y", Actor(None, None, None), None), 2, "t", first["hash"])
+    key = b"k" * 32
+    nobody = Actor(None, None, None)
+    first = event_document(AuditRecord("x", nobody, None), 1, "t", GENESIS, key)
+    second = event_document(AuditRecord("y", nobody, None), 2, "t", first["hash"], key)
     tampered = {**second, "outcome": "failure"}
-    assert verify_chain([first, tampered]) == ChainBreak(
+    assert verify_chain([first, tampered], key) == ChainBreak(
         2, "hash does not match the event's content"
     )
-    assert verify_chain([second]) == ChainBreak(2, "expected event 1 here (missing events)")
+    assert verify_chain([second], key) == ChainBreak(1, "missing (the next event in the log is 2)")
     relinked = {**second, "prev_hash": GENESIS}
-    assert verify_chain([first, relinked]) == ChainBreak(
+    assert verify_chain([first, relinked], key) == ChainBreak(
         2, "prev_hash does not match the previous event's hash"
     )
-    assert verify_chain([first], (2, second["hash"])) == ChainBreak(
+    assert verify_chain([first], key, (2, second["hash"])) == ChainBreak(
         2, "the chain head names an event that is not the last one"
     )
+    assert verify_chain([first, second], b"x" * 32) == ChainBreak(
+        1, "hash does not match the event's content"
+    )
+
+
+def verify_audit(h: Harness, db_url: str) -> tuple[int, str]:
+    args = ["server", "verify-audit", "--database", db_url, "--audit-key", h.audit_key_file]
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, result.output
 
 
 def test_verify_audit_command_passes_an_intact_chain(h: Harness, db_url: str) -> None:
     h.new_account(h.as_admin(), "ci", ["read"])
-    result = CliRunner().invoke(cli, ["server", "verify-audit", "--database", db_url])
-    assert (result.exit_code, result.output) == (0, "audit chain intact: 3 events\n")
+    result = verify_audit(h, db_url)
+    assert result == (0, "audit chain intact: 3 events\n")
 
 
 def test_verify_audit_command_names_the_first_broken_event(h: Harness, db_url: str) -> None:
@@ -143,8 +154,7 @@ def test_verify_audit_command_names_the_first_broken_event(h: Harness, db_url: s
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET actor_ip = '10.9.9.9' WHERE id = 2"))
     engine.dispose()
-    result = CliRunner().invoke(cli, ["server", "verify-audit", "--database", db_url])
-    assert (result.exit_code, result.output) == (
+    assert verify_audit(h, db_url) == (
         1,
         "error: audit chain broken at event 2: hash does not match the event's content\n",
     )

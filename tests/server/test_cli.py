@@ -71,7 +71,12 @@ def test_bootstrap_admin_with_a_taken_name_fails_cleanly(tmp_path: Path) -> None
 
 
 def test_bootstrap_admin_reports_an_unreachable_database(tmp_path: Path) -> None:
-    code, output = bootstrap("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path / "a.json")
+    code, output = bootstrap(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        tmp_path / "a.json",
+        "--audit-key",
+        str(tmp_path / "audit.key"),
+    )
     assert code == 1
     assert output.startswith(
         "error: cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/none: "

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from certgov.cli.server_cmd import quickstart_text
+from certgov.server.auditkey import keyed_store
 from certgov.server.bootstrap import bootstrap_admin
 from certgov.server.settings import utc_now
-from certgov.server.store import Store
 from tests.server.processes import CERTGOV, free_port, running
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,7 @@ def test_server_process_end_to_end(tmp_path: Path) -> None:
 def allowlisted(tmp_path: Path) -> tuple[str, dict[str, str]]:
     """A database with an admin (for the checks) and an account allowed from 203.0.113.0/24."""
     db = f"sqlite:///{tmp_path / 'xff.db'}"
-    store = Store(db)
+    store = keyed_store(db, tmp_path / "xff.db.audit-key")
     try:
         admin = bootstrap_admin(store, "root", utc_now())
     finally:
@@ -173,9 +173,10 @@ def test_quickstart_runs_twice_on_the_same_directory(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_two_processes_on_postgres_keep_names_unique_and_the_chain_whole(
-    postgres_url: str,
+    postgres_url: str, tmp_path: Path
 ) -> None:
-    store = Store(postgres_url)
+    key = str(tmp_path / "audit.key")
+    store = keyed_store(postgres_url, Path(key))
     try:
         admin = bootstrap_admin(store, "root", utc_now())
     finally:
@@ -195,8 +196,12 @@ def test_two_processes_on_postgres_keep_names_unique_and_the_chain_whole(
                     results.append(response.status_code)
 
     with (
-        running(["--port", str(ports[0]), "--database", postgres_url], ports[0]) as one,
-        running(["--port", str(ports[1]), "--database", postgres_url], ports[1]) as two,
+        running(
+            ["--port", str(ports[0]), "--database", postgres_url, "--audit-key", key], ports[0]
+        ) as one,
+        running(
+            ["--port", str(ports[1]), "--database", postgres_url, "--audit-key", key], ports[1]
+        ) as two,
     ):
         threads = []
         for n, server in enumerate((one, two, one, two)):
@@ -207,7 +212,7 @@ def test_two_processes_on_postgres_keep_names_unique_and_the_chain_whole(
         for thread in threads:
             thread.join()
     verify = subprocess.run(
-        [CERTGOV, "server", "verify-audit", "--database", postgres_url],
+        [CERTGOV, "server", "verify-audit", "--database", postgres_url, "--audit-key", key],
         capture_output=True,
         text=True,
     )

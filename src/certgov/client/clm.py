@@ -1,6 +1,6 @@
 """ClmClient: one httpx.Client per run, one session per run, paged reads, bounded retries.
 
-Session practice (clm-api.md §3): log in lazily on the first call and once per run, reuse the
+Session practice (docs/api.md §3): log in lazily on the first call and once per run, reuse the
 token from every thread, log in again once when a call answers SESSION_EXPIRED or
 INVALID_SESSION, and revoke the token when the run ends (`close()`, also on error and Ctrl-C).
 The retry rules are in certgov.client.retry; the error wording in certgov.client.error_map.
@@ -469,7 +469,7 @@ class ClmClient:
 
     def audit_events(self, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Audit events, newest first, all pages (the newest `limit`); filters as in
-        clm-api.md §5.2 (None = unset)."""
+        docs/api.md §5.2 (None = unset)."""
         return self.list_all(AUDIT_EVENTS, filters, limit=limit)
 
     def find_policy(self, name: str) -> ObjectResult | None:

@@ -1,6 +1,6 @@
 """Turns an error answer of the CLM API into a typed certgov error whose message says what to fix.
 
-Every error code of the contract (clm-api.md §1) has its class and its wording here; a 404 or
+Every error code of the contract (docs/api.md §1) has its class and its wording here; a 404 or
 405 on an [extension] endpoint becomes ExtensionMissingError ("this server does not offer ...")
 unless the body is the contract's NOT_FOUND envelope for one object.
 """

@@ -63,7 +63,7 @@ def _read(client: ClmClient, wanted: list[str]) -> State:
     try:
         return State.build(resources)
     except ValueError as exc:
-        # Names are unique per tenant (clm-api.md §4): two alike mean the server broke its contract.
+        # Names are unique per tenant (docs/api.md §4): two alike break the contract.
         raise ApiError(
             f"the server at {client.server} lists two objects with one name: {exc}",
             status=200,

@@ -15,7 +15,8 @@ _CURVES: dict[type[ec.EllipticCurve], int] = {
     ec.SECP384R1: 384,
     ec.SECP521R1: 521,
 }
-_SUBJECT_OIDS = (
+# The subject fields of a request (§4.3), as the CSR's and the certificate's attributes.
+SUBJECT_OIDS = (
     ("organization", NameOID.ORGANIZATION_NAME),
     ("organizational_unit", NameOID.ORGANIZATIONAL_UNIT_NAME),
     ("country", NameOID.COUNTRY_NAME),
@@ -23,14 +24,15 @@ _SUBJECT_OIDS = (
     ("locality", NameOID.LOCALITY_NAME),
 )
 # Extended key usages outside the catalogue are left out: no rule can ask for them.
-_EKU_NAMES = (
+EKU_OIDS = (
     (ExtendedKeyUsageOID.SERVER_AUTH, "serverAuth"),
     (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"),
     (ExtendedKeyUsageOID.CODE_SIGNING, "codeSigning"),
     (ExtendedKeyUsageOID.EMAIL_PROTECTION, "emailProtection"),
     (ExtendedKeyUsageOID.TIME_STAMPING, "timeStamping"),
 )
-_KEY_USAGE_NAMES = (
+# KeyUsage's attributes, by the names of the catalogue.
+KEY_USAGE_ATTRIBUTES = (
     ("digital_signature", "digitalSignature"),
     ("key_encipherment", "keyEncipherment"),
     ("content_commitment", "nonRepudiation"),
@@ -39,6 +41,15 @@ _KEY_USAGE_NAMES = (
     ("key_cert_sign", "keyCertSign"),
     ("crl_sign", "cRLSign"),
 )
+
+
+# The SAN types the rules evaluate; any other would reach the certificate unseen by the policies.
+_EVALUATED_SANS = (x509.DNSName, x509.IPAddress, x509.RFC822Name, x509.UniformResourceIdentifier)
+_SAN_TYPE_NAMES: dict[type[x509.GeneralName], str] = {
+    x509.OtherName: "otherName",
+    x509.DirectoryName: "directoryName",
+    x509.RegisteredID: "registeredID",
+}
 
 
 class CsrError(ValueError):
@@ -91,6 +102,13 @@ def _extensions(csr: x509.CertificateSigningRequest) -> dict[str, Any]:
     for extension in extensions:
         value = extension.value
         if isinstance(value, x509.SubjectAlternativeName):
+            for name in value:
+                if not isinstance(name, _EVALUATED_SANS):
+                    kind = _SAN_TYPE_NAMES.get(type(name), type(name).__name__)
+                    raise CsrError(
+                        f"holds a {kind} SAN, which no rule evaluates: only DNS, IP, email and "
+                        "URI SANs may be requested"
+                    )
             out["sans"] = {
                 "dns": value.get_values_for_type(x509.DNSName),
                 "ip": [str(ip) for ip in value.get_values_for_type(x509.IPAddress)],
@@ -98,9 +116,9 @@ def _extensions(csr: x509.CertificateSigningRequest) -> dict[str, Any]:
                 "uri": value.get_values_for_type(x509.UniformResourceIdentifier),
             }
         elif isinstance(value, x509.KeyUsage):
-            out["key_usage"] = [name for attr, name in _KEY_USAGE_NAMES if getattr(value, attr)]
+            out["key_usage"] = [name for attr, name in KEY_USAGE_ATTRIBUTES if getattr(value, attr)]
         elif isinstance(value, x509.ExtendedKeyUsage):
-            out["extended_key_usage"] = [name for oid, name in _EKU_NAMES if oid in value]
+            out["extended_key_usage"] = [name for oid, name in EKU_OIDS if oid in value]
         elif isinstance(value, x509.BasicConstraints):
             out["is_ca"] = value.ca
     return out
@@ -109,8 +127,9 @@ def _extensions(csr: x509.CertificateSigningRequest) -> dict[str, Any]:
 def read_csr(pem: str) -> dict[str, Any]:
     """The request fields a CSR holds: names, key, digest, subject and extensions.
 
-    Raises CsrError when the PEM does not parse, the signature does not verify, or the key or
-    signature is of a kind a request cannot describe.
+    Raises CsrError when the PEM does not parse, the signature does not verify, the key or
+    signature is of a kind a request cannot describe, or it holds what no rule evaluates (a
+    second CN, a SAN of another type than DNS, IP, email and URI).
     """
     try:
         csr = x509.load_pem_x509_csr(pem.encode("utf-8"))
@@ -119,12 +138,18 @@ def read_csr(pem: str) -> dict[str, Any]:
         raise CsrError("is not a PEM certificate signing request") from exc
     if not csr.is_signature_valid:
         raise CsrError("the CSR's signature does not verify")
+    common_names = len(csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+    if common_names > 1:
+        # Policies match the one CN a request has; a second would be signed unseen.
+        raise CsrError(
+            f"holds {common_names} common names (CN); a certificate request holds at most one"
+        )
     fields: dict[str, Any] = {
         "common_name": _attribute(csr.subject, NameOID.COMMON_NAME),
         "key": _key(csr),
         "digest": _digest(csr),
         "subject": {
-            field: value for field, oid in _SUBJECT_OIDS if (value := _attribute(csr.subject, oid))
+            field: value for field, oid in SUBJECT_OIDS if (value := _attribute(csr.subject, oid))
         },
     }
     fields.update(_extensions(csr))

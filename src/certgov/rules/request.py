@@ -23,6 +23,7 @@ from certgov.rules.catalogue import (
 )
 from certgov.rules.csr import CsrError, read_csr
 from certgov.rules.domains import name_problems, normalise_name
+from certgov.rules.names import control_character_problem
 from certgov.rules.validation import type_name
 
 Problems = list[tuple[str, str]]
@@ -229,6 +230,8 @@ class _Reader:
             self.add(where, "is required when the request has no SAN")
         elif len(value) > COMMON_NAME_MAX:
             self.add(where, f"must be at most {COMMON_NAME_MAX} characters, not {len(value)}")
+        elif problem := control_character_problem(value):
+            self.add(where, problem)
         return str(value)
 
     def key(self) -> tuple[str, int]:
@@ -294,6 +297,8 @@ class _Reader:
                 continue
             if not isinstance(item, str):
                 self.add(self.at("subject", key), f"must be a string, not {type_name(item)}")
+            elif problem := control_character_problem(item):
+                self.add(self.at("subject", key), problem)
             elif item:  # an empty field is an unset field (§4.3)
                 out[key] = item
         return out
@@ -309,6 +314,8 @@ class _Reader:
 def _san_problem(kind: str, entry: Any) -> str | None:
     if not isinstance(entry, str):
         return f"must be a string, not {type_name(entry)}"
+    if problem := control_character_problem(entry):
+        return problem
     if kind == "dns":
         problems = name_problems(entry, allow_wildcard=True)
         return "; ".join(problems) if problems else None

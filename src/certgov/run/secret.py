@@ -12,7 +12,7 @@ from certgov.errors import AuthenticationError, CertgovError, UsageError
 from certgov.run.facts import Connect, open_stores
 from certgov.state import SERVICE_ACCOUNT
 
-# Login refusals the server gives only after the secret checked out (clm-api.md §1: credentials
+# Login refusals the server gives only after the secret checked out (docs/api.md §1: credentials
 # are checked first), so they prove the secret as well as a login does.
 PROVEN_BY = ("SERVICE_ACCOUNT_INACTIVE", "SERVICE_ACCOUNT_EXPIRED", "IP_NOT_ALLOWED")
 

@@ -1,4 +1,4 @@
-"""The reference server: `create_app(Settings(...))` serves the CLM API contract (clm-api.md).
+"""The reference server: `create_app(Settings(...))` serves the CLM API contract (docs/api.md).
 
 Imports nothing of the reconciler but `certgov.rules`. The app (FastAPI, SQLAlchemy) is imported
 on first use of `create_app`, so that the CLI's other commands never pay for it.

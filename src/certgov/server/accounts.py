@@ -9,7 +9,7 @@ from typing import Any, Final
 from certgov.rules.accounts import normalise_allowlist, normalise_scopes
 from certgov.server import problems
 from certgov.server.audit import Actor, AuditRecord
-from certgov.server.auth import account_target
+from certgov.server.auth import account_target, is_expired
 from certgov.server.conditional import check_if_match, etag
 from certgov.server.context import iso
 from certgov.server.idempotency import Answer
@@ -120,7 +120,11 @@ def _get_matching(tx: Tx, uuid: str, if_match: str | None) -> Account:
 def replace(
     tx: Tx, actor: Actor, uuid: str, body: AccountIn, now: datetime, if_match: str | None
 ) -> Account:
-    """Full replacement of the mutable fields; an identical body changes nothing."""
+    """Full replacement of the mutable fields; an identical body changes nothing.
+
+    The sessions of an account that has expired failed as expired, and stay dead when the expiry
+    is lifted or moved later (contract §3): they are revoked with the change.
+    """
     account = _get_matching(tx, uuid, if_match)
     fields = _fields(body, now)
     before = _mutable(account)
@@ -128,7 +132,10 @@ def replace(
         return account
     stamp = iso(now)
     updated = tx.accounts.update(uuid, {**fields, "updated_at": stamp})
-    _audit(tx, "updated", actor, updated, stamp, before=before, after=_mutable(updated))
+    details: dict[str, Any] = {"before": before, "after": _mutable(updated)}
+    if is_expired(account, now):
+        details["sessions_revoked"] = tx.sessions.revoke_all(uuid, stamp)
+    _audit(tx, "updated", actor, updated, stamp, **details)
     return updated
 
 

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from certgov.server import errors
+from certgov.server.auditkey import keyed_store
 from certgov.server.ca import load_or_create
 from certgov.server.context import Server
 from certgov.server.middleware import AccessLog, BodyLimit
@@ -18,7 +19,6 @@ from certgov.server.models import CertificateRequest, Health, PolicyIn, Validate
 from certgov.server.ratelimit import RateLimiter
 from certgov.server.routes import accounts, audit, certificates, policies, sessions
 from certgov.server.settings import Settings
-from certgov.server.store import Store
 from certgov.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -27,8 +27,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready app over the settings' database (schema created or kept)."""
     settings = settings or Settings()
-    store = Store(settings.database_url)
-    store.create_schema()
+    store = keyed_store(settings.database_url, settings.audit_key_path)
     ca = load_or_create(store, settings.now())
     server = Server(settings, store, RateLimiter(settings.rate_limit, settings.clock), ca)
 
@@ -42,8 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="certgov reference CLM server",
         version=__version__,
-        summary="Serves the CLM Service API contract (clm-api.md) for certgov.",
+        summary="Serves the CLM Service API contract (docs/api.md) for certgov.",
         lifespan=lifespan,
+        # The API never redirects (contract §1): Starlette's trailing-slash redirect would build
+        # its Location from the request's Host header, an open redirect to any host.
+        redirect_slashes=False,
     )
     app.state.server = server
     errors.install(app)

@@ -1,16 +1,20 @@
 """The audit log's hash chain (contract §5.2): canonical JSON, event hashes, chain verification.
 
-Each event's `hash` is SHA-256 over the canonical JSON of the event without its `hash` (so its
-`id`, content and `prev_hash` are all covered); the first event's `prev_hash` is GENESIS.
+Each event's `hash` is HMAC-SHA-256, under a key kept outside the database, over the canonical
+JSON of the event without its `hash` (so its `id`, content and `prev_hash` are all covered); the
+first event's `prev_hash` is GENESIS. Whoever can write the database but lacks the key cannot
+recompute the chain after changing an event; signed checkpoints of the head (checkpoint.py)
+catch what the key alone cannot: deleted newest events, or a rewrite by someone with the key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 GENESIS = "0" * 64
 
@@ -53,14 +57,14 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(event: Mapping[str, Any]) -> str:
-    """The hash of an event as served, over everything but its own `hash`."""
+def event_hash(event: Mapping[str, Any], key: bytes) -> str:
+    """The hash of an event as served, over everything but its own `hash`, keyed by `key`."""
     content = {k: v for k, v in event.items() if k != "hash"}
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+    return hmac.new(key, canonical_json(content), hashlib.sha256).hexdigest()
 
 
 def event_document(
-    record: AuditRecord, event_id: int, occurred_at: str, prev_hash: str
+    record: AuditRecord, event_id: int, occurred_at: str, prev_hash: str, key: bytes
 ) -> dict[str, Any]:
     """The event as the API serves it, with its hash computed."""
     target = record.target
@@ -81,7 +85,7 @@ def event_document(
         "details": dict(record.details),
         "prev_hash": prev_hash,
     }
-    doc["hash"] = event_hash(doc)
+    doc["hash"] = event_hash(doc, key)
     return doc
 
 
@@ -96,22 +100,58 @@ class ChainBreak:
         return f"audit chain broken at event {self.event_id}: {self.reason}"
 
 
+class Checkpointed(Protocol):
+    """A signed statement that event `event_id` of the log had hash `hash` (checkpoint.py)."""
+
+    @property
+    def event_id(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    @property
+    def origin(self) -> str:
+        """Where it came from and when it was signed, for messages."""
+
+
 def verify_chain(
-    events: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None
+    events: Iterable[Mapping[str, Any]],
+    key: bytes,
+    head: tuple[int, str] | None = None,
+    checkpoints: Sequence[Checkpointed] = (),
 ) -> ChainBreak | None:
-    """Check events in id order; `head` is the stored (last_id, last_hash) to compare the end to."""
+    """The first break of the chain, in log order, or None: events in id order, each keyed by
+    `key`; `head` is the stored (last_id, last_hash) to compare the end to; every checkpointed
+    event must still be there with the hash its checkpoint signed."""
+    signed: dict[int, list[Checkpointed]] = {}
+    for checkpoint in checkpoints:
+        signed.setdefault(checkpoint.event_id, []).append(checkpoint)
     prev_hash = GENESIS
     expected_id = 1
     for event in events:
         event_id = int(event["id"])
         if event_id != expected_id:
-            return ChainBreak(event_id, f"expected event {expected_id} here (missing events)")
+            return ChainBreak(expected_id, f"missing (the next event in the log is {event_id})")
         if event["prev_hash"] != prev_hash:
             return ChainBreak(event_id, "prev_hash does not match the previous event's hash")
-        if event_hash(event) != event["hash"]:
+        if not hmac.compare_digest(event_hash(event, key), str(event["hash"])):
             return ChainBreak(event_id, "hash does not match the event's content")
+        for checkpoint in signed.pop(event_id, ()):
+            if event["hash"] != checkpoint.hash:
+                return ChainBreak(
+                    event_id,
+                    f"its hash is not the one {checkpoint.origin} holds: the log was rewritten "
+                    "at or before this event",
+                )
         prev_hash = str(event["hash"])
         expected_id += 1
+    if signed:
+        first = min(signed)
+        return ChainBreak(
+            first,
+            f"missing, but {signed[first][0].origin} holds it: the log ends at event "
+            f"{expected_id - 1}, so newer events were deleted",
+        )
     if head is not None and head != (expected_id - 1, prev_hash):
         return ChainBreak(head[0], "the chain head names an event that is not the last one")
     return None

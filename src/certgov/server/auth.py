@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +19,13 @@ from certgov.server.context import Server, client_ip, ip_text, iso, parse_ts, se
 from certgov.server.models import LoginIn
 from certgov.server.netaddr import IPAddress, in_networks, parse_allowlist
 from certgov.server.security import new_token, same, secret_digest, token_digest
-from certgov.server.store import CLIENT_SECRET_KEY, Account, Tx
+from certgov.server.store import CLIENT_SECRET_KEY, Account, Credentials, Tx
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{64}")
-# Compared against when the uuid is unknown, so that the refusal costs the same work.
-_DUMMY_DIGEST = "0" * 64
-_DUMMY_CLIENT_ID = "svc_" + "0" * 32
+# Compared against when the uuid is unknown, so that the refusal costs the same work; no
+# presented client_id and secret digest can equal both (a digest is never 64 zeros).
+_NOBODY = Credentials("", "", "svc_" + "0" * 32, "0" * 64)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A session token from the login call")
 
@@ -67,13 +66,6 @@ def ip_allowed(account: Account, addr: IPAddress | None) -> bool:
     return not allowlist or in_networks(addr, parse_allowlist(allowlist))
 
 
-def _valid_uuid(text: str) -> bool:
-    try:
-        return str(uuidlib.UUID(text)) == text.lower()
-    except ValueError:
-        return False
-
-
 def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, Any]:
     """Check, in the contract's order: credentials → lockout → inactive → expired → allowlist.
 
@@ -82,64 +74,66 @@ def login(server: Server, body: LoginIn, addr: IPAddress | None) -> dict[str, An
     """
     now = server.now()
     ip = ip_text(addr)
-    refusal: problems.ApiProblem | None = None
+    uuid = body.uuid.lower()
     result: dict[str, Any] = {}
     with server.store.transaction() as tx:
-        account = tx.accounts.get(body.uuid.lower()) if _valid_uuid(body.uuid) else None
+        # Logins of one account take turns from here to the commit: counting its failures, the
+        # lockout check and recording the outcome are one step, however many servers share the
+        # database (reading the count before any lock let a right login through after dozens of
+        # failures that committed meanwhile).
+        known = tx.accounts.lock(uuid)
         presented = secret_digest(tx.keys.get(CLIENT_SECRET_KEY), body.client_secret)
-        if account is None:
-            _ = same(body.client_id, _DUMMY_CLIENT_ID) & same(presented, _DUMMY_DIGEST)
-            _audit_failure(tx, None, ip, "INVALID_CREDENTIALS", iso(now))
-            refusal = problems.invalid_credentials()
-        else:
-            client_ok = same(body.client_id, account["client_id"])
-            secret_ok = same(presented, account["secret_digest"])
-            refusal = _check_account(tx, server, account, addr, now, client_ok and secret_ok)
+        expected = known or _NOBODY
+        if same(body.client_id, expected.client_id) & same(presented, expected.secret_digest):
+            account = tx.accounts.get(uuid)
+            assert account is not None  # its row is locked
+            refusal = _check_account(tx, server, account, addr, now)
             if refusal is None:
                 result = _open_session(tx, server, account, ip, now)
-            elif refusal.code == "INVALID_CREDENTIALS":
-                tx.login_failures.add(account["uuid"], iso(now))
+        else:
+            # The same statements whether an account has the uuid or not: a known uuid with a
+            # wrong secret must not answer measurably slower than an unknown one.
+            tx.login_failures.add(uuid, iso(now))
+            refusal = problems.invalid_credentials()
+            _audit_failure(tx, known, ip, refusal.code, iso(now))
     if refusal is not None:
         raise refusal
     return result
 
 
 def _check_account(
-    tx: Tx,
-    server: Server,
-    account: Account,
-    addr: IPAddress | None,
-    now: datetime,
-    credentials_ok: bool,
+    tx: Tx, server: Server, account: Account, addr: IPAddress | None, now: datetime
 ) -> problems.ApiProblem | None:
-    """The refusal for a known account, audited; None when the login may proceed."""
+    """The refusal, audited, for the right credentials of an account; None when the login may
+    proceed."""
     settings = server.settings
     refusal: problems.ApiProblem | None = None
-    if not credentials_ok:
-        refusal = problems.invalid_credentials()
-    else:
-        failures = tx.login_failures.since(account["uuid"], iso(now - settings.lockout_window))
-        if len(failures) >= settings.lockout_threshold:
-            until = parse_ts(failures[-settings.lockout_threshold]) + settings.lockout_window
-            wait = math.ceil((until - now).total_seconds())
-            refusal = problems.too_many_requests(
-                wait, "too many failed logins for this account; try again later"
-            )
-        elif not account["is_active"]:
-            refusal = _inactive()
-        elif is_expired(account, now):
-            refusal = _expired()
-        elif not ip_allowed(account, addr):
-            refusal = _ip_refused()
+    failures = tx.login_failures.since(account["uuid"], iso(now - settings.lockout_window))
+    if len(failures) >= settings.lockout_threshold:
+        until = parse_ts(failures[-settings.lockout_threshold]) + settings.lockout_window
+        wait = math.ceil((until - now).total_seconds())
+        refusal = problems.too_many_requests(
+            wait, "too many failed logins for this account; try again later"
+        )
+    elif not account["is_active"]:
+        refusal = _inactive()
+    elif is_expired(account, now):
+        refusal = _expired()
+    elif not ip_allowed(account, addr):
+        refusal = _ip_refused()
     if refusal is not None:
         _audit_failure(tx, account, ip_text(addr), refusal.code, iso(now))
     return refusal
 
 
-def _audit_failure(tx: Tx, account: Account | None, ip: str | None, code: str, at: str) -> None:
-    if account is None:
-        actor, target = Actor(None, None, ip), None
-    else:
+def _audit_failure(
+    tx: Tx, account: Account | Credentials | None, ip: str | None, code: str, at: str
+) -> None:
+    actor, target = Actor(None, None, ip), None
+    if isinstance(account, Credentials):
+        actor = Actor(account.uuid, account.name, ip)
+        target = Target("service_account", account.uuid, account.name)
+    elif account is not None:
         actor = Actor(account["uuid"], account["name"], ip)
         target = account_target(account)
     tx.audit.append(AuditRecord("service_account.auth.failure", actor, target, "failure", code), at)

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from certgov.server.problems import ApiProblem
+from certgov.server.problems import TOO_DEEP, ApiProblem
 from certgov.server.store.errors import AuditUnavailable, NameTaken, StoreError
 
 log = logging.getLogger("certgov.server")
@@ -67,7 +67,7 @@ def _undecodable(cause: BaseException) -> str:
     if isinstance(cause, UnicodeDecodeError):
         return f"malformed JSON at byte {cause.start}: the body is not UTF-8 text"
     if isinstance(cause, RecursionError):
-        return "malformed JSON: nested too deeply to be read"
+        return TOO_DEEP
     return "malformed JSON: the body cannot be decoded"
 
 

@@ -111,5 +111,5 @@ def request_certificate(tx: Tx, actor: Actor, body: Any, now: datetime, ca: Loca
     certificate = None
     if isinstance(body, dict) and "csr" in body:
         csr = x509.load_pem_x509_csr(str(body["csr"]).encode())
-        certificate = ca.issue(csr, request.validity_days, now, data["applied_values"])
+        certificate = ca.issue(csr.public_key(), request, now, data["applied_values"])
     return Answer(201, {"success": True, "data": {**data, "certificate": certificate}})

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 Details = Sequence[Mapping[str, Any]] | Mapping[str, Any]
+TOO_DEEP = "malformed JSON: nested too deeply to be read"
 
 
 class ApiProblem(Exception):

@@ -1,4 +1,5 @@
-"""A token bucket per client address, on the injected clock (so tests can step time)."""
+"""A token bucket per route family and client address, on the injected clock (so tests can step
+time)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,25 @@ MAX_BUCKETS = 10_000
 
 
 class RateLimiter:
-    """`rate` tokens per second refill a bucket of `2 * rate`; rate 0 means no limit."""
+    """`rate` tokens per second refill a bucket of `2 * rate`; rate 0 means no limit.
+
+    Each route family (login, validate) has its own buckets, so that a flood of one never
+    refuses the other.
+    """
 
     def __init__(self, rate: float, clock: Callable[[], datetime]) -> None:
         self.rate = rate
         self.burst = 2 * rate
         self.clock = clock
-        self._buckets: dict[str, tuple[float, datetime]] = {}
+        self._buckets: dict[tuple[str, str], tuple[float, datetime]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key: str) -> None:
-        """Take one token for `key`, or raise 429 with the seconds until one is available."""
+    def check(self, family: str, client: str) -> None:
+        """Take one token from the client's bucket of the family, or raise 429 with the seconds
+        until one is available."""
         if self.rate <= 0:
             return
+        key = (family, client)
         now = self.clock()
         with self._lock:
             tokens, at = self._buckets.get(key, (self.burst, now))

@@ -6,12 +6,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from certgov.server.context import client_ip, ip_text, server_of
 from certgov.server.models import ErrorEnvelope
 
 PER_PAGE_MAX = 100
+# The largest OFFSET both databases take (a signed 64-bit integer); a page further out is past the
+# last row of any table all the same, and answers empty instead of overflowing the driver.
+MAX_OFFSET = 2**63 - 1
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -30,7 +34,7 @@ class Paging:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+        return min((self.page - 1) * self.per_page, MAX_OFFSET)
 
     def meta(self, total: int) -> dict[str, int]:
         return {
@@ -53,3 +57,17 @@ def listed(data: list[dict[str, Any]], page: Paging, total: int) -> JSONResponse
     (tests hold them to it), so FastAPI's validation of every item against that model, about
     half the cost of a page of 100, is not repeated on each answer."""
     return JSONResponse({"success": True, "data": data, "meta": page.meta(total)})
+
+
+def rate_limited(family: str) -> Any:
+    """A route dependency that takes a token from the caller's bucket of `family`.
+
+    Given in the route's `dependencies`, it runs before the parameters' dependencies, so before
+    authentication: a flood without a session is refused before it costs a database read. It
+    neither counts toward lockout nor writes an audit event (contract §1).
+    """
+
+    def dependency(request: Request) -> None:
+        server_of(request).limiter.check(family, ip_text(client_ip(request)) or "unknown")
+
+    return Depends(dependency)

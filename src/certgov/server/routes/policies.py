@@ -9,11 +9,18 @@ from fastapi.responses import JSONResponse
 
 from certgov.server import auth, evaluation, policies
 from certgov.server.auth import Principal
-from certgov.server.context import client_ip, ip_text, server_of
+from certgov.server.context import server_of
 from certgov.server.idempotency import Answer, run_idempotent
 from certgov.server.models import Ok, PolicyIn, PolicyList, PolicyOut, ValidateIn, ValidateOut
 from certgov.server.routes.body import documented_body, json_body
-from certgov.server.routes.common import AUTHENTICATED, Paging, error_responses, listed, paging
+from certgov.server.routes.common import (
+    AUTHENTICATED,
+    Paging,
+    error_responses,
+    listed,
+    paging,
+    rate_limited,
+)
 from certgov.server.store import Policy, Tx
 
 router = APIRouter(prefix="/service/policies", tags=["policies"])
@@ -75,11 +82,11 @@ def create_policy(
     response_model=ValidateOut,
     responses=error_responses(*AUTHENTICATED, 404, 429, 503),
     openapi_extra=documented_body(ValidateIn),
+    dependencies=[rate_limited("validate")],
     summary="Dry run: evaluate a request against the enabled, one named, or an inline policy",
 )
 def validate(body: Body, request: Request, principal: Reader) -> dict[str, Any]:
     server = server_of(request)
-    server.limiter.check(ip_text(client_ip(request)) or "unknown")
     with server.store.transaction() as tx:
         return evaluation.dry_run(tx, principal.actor, body, server.now())
 

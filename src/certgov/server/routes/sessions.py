@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from certgov.server import auth
 from certgov.server.auth import Principal
-from certgov.server.context import client_ip, ip_text, server_of
+from certgov.server.context import client_ip, server_of
 from certgov.server.models import LoginIn, LoginOut, Ok, VerifyOut
-from certgov.server.routes.common import AUTHENTICATED, NO_STORE, error_responses
+from certgov.server.routes.common import AUTHENTICATED, NO_STORE, error_responses, rate_limited
 
 router = APIRouter(tags=["sessions"])
 AnyScope = Annotated[Principal, Depends(auth.requires("read"))]
@@ -20,15 +20,12 @@ AnyScope = Annotated[Principal, Depends(auth.requires("read"))]
     "/service-account/auth",
     response_model=LoginOut,
     responses=error_responses(401, 413, 429, 503),
+    dependencies=[rate_limited("login")],
     summary="Log in with uuid, client_id and client_secret",
 )
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
-    server = server_of(request)
-    addr = client_ip(request)
-    # Rate limiting never counts toward lockout and writes no audit event.
-    server.limiter.check(ip_text(addr) or "unknown")
     response.headers.update(NO_STORE)
-    return auth.login(server, body, addr)
+    return auth.login(server_of(request), body, client_ip(request))
 
 
 @router.get(

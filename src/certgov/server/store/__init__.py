@@ -19,7 +19,7 @@ which `certgov.server.errors` maps to the contract's envelopes.
 
 from __future__ import annotations
 
-from certgov.server.store.accounts import Account
+from certgov.server.store.accounts import Account, Credentials
 from certgov.server.store.audit import AuditFilter, ChainHead
 from certgov.server.store.ca import StoredCA
 from certgov.server.store.engine import Store
@@ -36,6 +36,7 @@ __all__ = [
     "AuditFilter",
     "AuditUnavailable",
     "ChainHead",
+    "Credentials",
     "NameTaken",
     "Policy",
     "Session",

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from certgov.server.audit import AuditRecord, event_document
@@ -47,7 +47,11 @@ class AuditLog(Protocol):
     """
 
     def append(self, record: AuditRecord, occurred_at: str) -> dict[str, Any]:
-        """Add the event to the chain; answer it as served."""
+        """Add the event to the chain, its hash keyed by the store's audit key (without one:
+        `AuditUnavailable`); answer it as served."""
+
+    def get(self, event_id: int) -> dict[str, Any] | None:
+        """The event, or None."""
 
     def page(self, flt: AuditFilter, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Up to `limit` matching events, newest first from `offset`, and how many match."""
@@ -60,7 +64,13 @@ class AuditLog(Protocol):
 
 
 class SqlAuditLog(SqlArea, AuditLog):
+    def __init__(self, conn: Connection, key: bytes | None) -> None:
+        super().__init__(conn)
+        self.key = key
+
     def append(self, record: AuditRecord, occurred_at: str) -> dict[str, Any]:
+        if self.key is None:
+            raise AuditUnavailable()
         try:
             # FOR UPDATE locks the head on PostgreSQL; on SQLite, BEGIN IMMEDIATE already holds
             # the database's write lock.
@@ -69,7 +79,8 @@ class SqlAuditLog(SqlArea, AuditLog):
                 .where(t.chain_head.c.id == 1)
                 .with_for_update()
             ).one()
-            doc = event_document(record, int(head.last_id) + 1, occurred_at, str(head.last_hash))
+            next_id = int(head.last_id) + 1
+            doc = event_document(record, next_id, occurred_at, str(head.last_hash), self.key)
             target = record.target
             self.conn.execute(
                 insert(t.audit_events).values(
@@ -126,6 +137,11 @@ class SqlAuditLog(SqlArea, AuditLog):
             select(ev).where(*conds).order_by(ev.c.id.desc()).offset(offset).limit(limit)
         )
         return [_event(r._mapping) for r in rows], int(total)
+
+    def get(self, event_id: int) -> dict[str, Any] | None:
+        ev = t.audit_events
+        row = self.conn.execute(select(ev).where(ev.c.id == event_id)).one_or_none()
+        return None if row is None else _event(row._mapping)
 
     def in_order(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         ev = t.audit_events

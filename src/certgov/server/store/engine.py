@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
@@ -12,11 +13,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from certgov.server.audit import GENESIS
+from certgov.server.files import create_private, refuse_open_file
 from certgov.server.security import new_server_key
 from certgov.server.store import schema as t
 from certgov.server.store.base import attempt
 from certgov.server.store.keys import CLIENT_SECRET_KEY
 from certgov.server.store.tx import Tx
+
+_DATABASE_HOLDS = "the CA's private key and the key of the secret digests"
+
+
+def _private_sqlite(path: Path) -> None:
+    """Create the database file 0600 when it is missing (SQLite gives its -wal and -shm the
+    mode of the database file); refuse to open one that other users may read, with the fix."""
+    create_private(path)
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        refuse_open_file(file, "the database file", _DATABASE_HOLDS)
 
 
 def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
@@ -44,14 +56,20 @@ def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
 
 class Store:
     """The database behind the server: its engines and transactions. Opening one touches no
-    table: `create_schema` is an explicit step (the app factory, bootstrap and the CLI take it)."""
+    table: `create_schema` is an explicit step (the app factory, bootstrap and the CLI take it).
 
-    def __init__(self, url: str) -> None:
+    `audit_key` keys the audit chain (contract §5.2); a store opened without it reads the log
+    but cannot add to it (`certgov.server.auditkey.keyed_store` opens one with it).
+    """
+
+    def __init__(self, url: str, audit_key: bytes | None = None) -> None:
+        self.audit_key = audit_key
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
             if parsed.database in (None, "", ":memory:"):
                 raise ValueError("the SQLite database must be a file: sqlite:///path.db")
+            _private_sqlite(Path(parsed.database))
             self.engine = create_engine(parsed)
             _sqlite_setup(self.engine)
             self.read_engine = create_engine(parsed)
@@ -82,14 +100,14 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         """A transaction that commits when the block ends and rolls back if it raises."""
         with self._writer, self.engine.begin() as conn:
-            yield Tx(conn)
+            yield Tx(conn, self.audit_key)
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
         """A transaction that only reads (writes in it fail): one consistent snapshot, which on
         SQLite neither waits for nor holds up the writers."""
         with self.read_engine.begin() as conn:
-            yield Tx(conn)
+            yield Tx(conn, self.audit_key)
 
     def close(self) -> None:
         self.engine.dispose()

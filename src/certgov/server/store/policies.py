@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypedDict, cast
 from sqlalchemy import ColumnElement, delete, func, insert, select
 
 from certgov.server.store import schema as t
-from certgov.server.store.base import SqlArea, attempt, decoded, revise
+from certgov.server.store.base import SqlArea, attempt, decoded, keyed, revise
 from certgov.server.store.errors import NameTaken
 
 MAX_ID = 2**31 - 1
@@ -33,7 +33,9 @@ class Policies(Protocol):
     """Policies by integer id, the one place that reads or writes their rows.
 
     Ids are never reused, so that a new policy inherits no deleted one's ETag or audit history.
-    Names are unique: a write that would repeat one raises `NameTaken` and changes nothing.
+    Names are unique, two names equal after NFKC case folding being the same name
+    (`certgov.rules.names.name_key`): a write that would repeat one raises `NameTaken` and
+    changes nothing, whoever else writes at the same time (a unique index decides).
     Every `update` adds one to `revision`, the object's ETag. Every change of a policy goes
     through `insert`, `update` or `delete`.
     """
@@ -83,7 +85,7 @@ class SqlPolicies(SqlArea, Policies):
         return self._select([t.policies.c.is_enabled.is_(True)])
 
     def insert(self, values: Mapping[str, Any]) -> Policy:
-        result = attempt(self.conn, insert(t.policies).values(**values))
+        result = attempt(self.conn, insert(t.policies).values(**keyed(values)))
         if result is None:
             raise NameTaken("policy", values["name"])
         # Not RETURNING: SQLite cannot release the savepoint while its rows are unread.

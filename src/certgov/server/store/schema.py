@@ -23,6 +23,9 @@ TS = String(32)
 # Plain code-point order for names on both databases: SQLite's default BINARY collation compares
 # UTF-8 bytes, which is code-point order; PostgreSQL needs "C" to do the same.
 NAME = String(200).with_variant(String(200, collation="C"), "postgresql")
+# `certgov.rules.names.name_key(name)`: names equal after NFKC case folding share it, and its
+# unique index makes them clash inside the database, however many writers race.
+NAME_KEY = String(64)
 
 server_keys = Table(
     "server_keys",
@@ -37,6 +40,7 @@ service_accounts = Table(
     Column("uuid", String(36), primary_key=True),
     Column("client_id", String(40), nullable=False, unique=True),
     Column("name", NAME, nullable=False, unique=True),
+    Column("name_key", NAME_KEY, nullable=False, unique=True),
     Column("description", Text, nullable=False),
     Column("scopes", JSON, nullable=False),
     Column("ip_allowlist", JSON, nullable=False),
@@ -66,18 +70,15 @@ sessions = Table(
     Column("revoked_at", TS),
 )
 
+# Keyed by the uuid a failed login named, whether an account has it or not (no foreign key), so
+# that a wrong secret costs the same work for a known uuid as for an unknown one.
 login_failures = Table(
     "login_failures",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "account_uuid",
-        String(36),
-        ForeignKey("service_accounts.uuid", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    Column("login_uuid", String(64), nullable=False),
     Column("at", TS, nullable=False),
+    Index("ix_login_failures_login_uuid_at", "login_uuid", "at"),
 )
 
 # Ids are assigned from chain_head under its lock, so that they are part of the hashed content
@@ -129,6 +130,7 @@ policies = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False, unique=True),
+    Column("name_key", NAME_KEY, nullable=False, unique=True),
     Column("description", Text, nullable=False),
     Column("is_enabled", Boolean, nullable=False),
     Column("matching_criteria", JSON, nullable=False),

@@ -19,13 +19,13 @@ class Tx:
     `tx.audit.append(...)`): a write and its audit event share it, so they commit or roll back
     together."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, audit_key: bytes | None = None) -> None:
         self.conn = conn
         self.keys: ServerKeys = SqlServerKeys(conn)
         self.accounts: Accounts = SqlAccounts(conn)
         self.sessions: Sessions = SqlSessions(conn)
         self.login_failures: LoginFailures = SqlLoginFailures(conn)
-        self.audit: AuditLog = SqlAuditLog(conn)
+        self.audit: AuditLog = SqlAuditLog(conn, audit_key)
         self.idempotency: IdempotencyKeys = SqlIdempotencyKeys(conn)
         self.policies: Policies = SqlPolicies(conn)
         self.ca: CertificateAuthority = SqlCertificateAuthority(conn)
