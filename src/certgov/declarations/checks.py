@@ -20,7 +20,7 @@ from certgov.declarations.yamlpos import Document, join_key
 from certgov.errors import Position, SecretStoreError
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
-from certgov.rules.names import name_character_problem
+from certgov.rules.names import name_character_problem, name_key
 from certgov.secretpath import missing_extra, secret_name
 from certgov.state import POLICY, SERVICE_ACCOUNT, normalise_timestamp
 
@@ -385,18 +385,24 @@ def check_names(out: Reporter, items: list[Declared]) -> None:
             key=lambda i: (i.file, i.document.line, i.document.col),
         )
         current: dict[str, Declared] = {}
+        by_key: dict[str, Declared] = {}
         for item in of_kind:
             assert item.name is not None
-            first = current.get(item.name)
-            if first is not None:
+            first = by_key.get(name_key(item.name))
+            if first is None:
+                current[item.name] = by_key[name_key(item.name)] = item
+            elif first.name == item.name:
+                where = _where(out, first, "name")
+                _report(out, item, "name", f"{kind} '{item.name}' is already declared at {where}")
+            else:
                 _report(
                     out,
                     item,
                     "name",
-                    f"{kind} '{item.name}' is already declared at {_where(out, first, 'name')}",
+                    f"{kind} '{item.name}' is the same name as '{first.name}', declared at"
+                    f" {_where(out, first, 'name')}: the server compares names with case and"
+                    " Unicode compatibility forms folded, and refuses the second",
                 )
-            else:
-                current[item.name] = item
         claimed: dict[str, tuple[Declared, str]] = {}
         for item in of_kind:
             for j, old in item.items("previous_names", item.doc.get("previous_names")):
