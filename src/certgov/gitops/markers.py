@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 
 from certgov.errors import UsageError
 
@@ -46,3 +47,12 @@ def with_marker(body: str, marker_text: str) -> str:
     if marker_text in body:
         return body
     return f"{marker_text}\n{body}"
+
+
+def with_sections(sections: Sequence[str], marker_text: str) -> str:
+    """One body of several sections (the plan of each environment, in order) under one marker;
+    each section's own copy of the marker is dropped. One section is `with_marker` of itself."""
+    if len(sections) == 1:
+        return with_marker(sections[0], marker_text)
+    parts = [s.removeprefix(f"{marker_text}\n") for s in sections]
+    return f"{marker_text}\n" + "\n".join(p if p.endswith("\n") else f"{p}\n" for p in parts)
