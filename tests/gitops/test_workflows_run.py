@@ -361,7 +361,17 @@ def test_the_shipped_workflows_plan_apply_and_watch_drift_as_reviewed(world: Wor
     )
     assert applied.conclusion == "success", applied.failures()
     fingerprint = json.loads(reviewed["plan.json"])["changes_fingerprint"]
-    assert applied.jobs["reviewed-plan"].outputs == {"fingerprint": fingerprint}
+    assert json.loads(applied.jobs["reviewed-plan"].outputs["environments"]) == [
+        {
+            "name": None,
+            "server": None,
+            "credentials_env": "CERTGOV_",
+            "after": None,
+            "after_credentials_env": None,
+            "fingerprint": fingerprint,
+            "wait_for": None,
+        }
+    ]
     assert _step(applied, "apply", "certgov apply").log.splitlines()[-4:] == [
         "ServiceAccount/app-batch: created; secret stored in vault at accounts/app-batch",
         "ServiceAccount/app-web: updated",
