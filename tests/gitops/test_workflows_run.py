@@ -5,6 +5,10 @@ gets one plan comment, planned with the read account and the snapshot the defaul
 published; a push to it edits that comment; the merge applies exactly the reviewed changes;
 drift then finds nothing, finds a change made by hand (issue opened, webhook notified), and
 closes the issue once it is undone. Every step's result goes to a log, printed at the end.
+
+The same files with two environments (examples/environments on two reference servers): one
+comment with a section per environment, staging applied before production's reviewer is asked,
+a drift issue per environment; and a refused staging apply that production never follows.
 """
 
 from __future__ import annotations
@@ -533,14 +537,18 @@ class Tenants:
         return run
 
     def max_days(self) -> dict[str, int]:
-        """The max_days of Web Baseline's validity rule, as each tenant has it now."""
-        found = {}
-        for env, live in self.servers.items():
-            with live.client() as client:
-                (web,) = [p for p in client.list_policies() if p["name"] == "Web Baseline"]
-            (rule,) = [r for r in web["rules"] if r["action"] == "enforce_max_validity"]
-            found[env] = int(rule["values"]["max_days"])
-        return found
+        return max_days(self.servers)
+
+
+def max_days(servers: dict[str, LiveServer]) -> dict[str, int]:
+    """The max_days of Web Baseline's validity rule, as each tenant has it now."""
+    found = {}
+    for env, live in servers.items():
+        with live.client() as client:
+            (web,) = [p for p in client.list_policies() if p["name"] == "Web Baseline"]
+        (rule,) = [r for r in web["rules"] if r["action"] == "enforce_max_validity"]
+        found[env] = int(rule["values"]["max_days"])
+    return found
 
 
 @pytest.fixture
@@ -590,15 +598,15 @@ def tenants(tmp_path: Path) -> Iterator[Tenants]:
             for env, live in servers.items():
                 applied = live.cli("apply", str(repo.scratch), "--env", env, "--auto-approve")
                 assert applied.exit_code == 0, applied.output
-            world = Tenants(servers, github, repo, hook, None, ops)  # type: ignore[arg-type]
+            approvals: list[tuple[str, str, dict[str, int]]] = []
 
             def review(environment: str, job: str) -> bool:
-                # What the tenants hold when the production reviewer is asked.
-                world.approvals.append((environment, job, world.max_days()))
+                # What the tenants hold when a reviewer is asked.
+                approvals.append((environment, job, max_days(servers)))
                 return True
 
-            world.runner = Runner(repo, tmp_path / "runs", ROOT, CERTGOV, review)
-            yield world
+            runner = Runner(repo, tmp_path / "runs", ROOT, CERTGOV, review)
+            yield Tenants(servers, github, repo, hook, runner, ops, approvals)
     finally:
         for start in starts.values():
             start.close()
