@@ -3,15 +3,17 @@
 It understands what the shipped workflows use, with GitHub's documented semantics: literals
 (`'string'` with `''` for a quote, numbers, `true`, `false`, `null`), context properties
 (`github.event.pull_request.number`, `needs.reviewed-plan.outputs.fingerprint`; names are
-case-insensitive, a missing one is null), `!`, `==`, `!=` (strings compare case-insensitively,
-other mixed types as numbers), `&&` and `||` (which return an operand, not a boolean), parentheses,
-and the status functions `success()`, `failure()`, `cancelled()` and `always()`. Anything else
-(other functions, indexes, `*` filters, `<`, a context not available where the expression
+case-insensitive, a missing one is null), indexes (`secrets[format('{0}UUID', matrix.prefix)]`,
+`fromJSON(x)[0]`), `!`, `==`, `!=` (strings compare case-insensitively, other mixed types as
+numbers), `&&` and `||` (which return an operand, not a boolean), parentheses, the status
+functions `success()`, `failure()`, `cancelled()` and `always()`, `format()` and `fromJSON()`.
+Anything else (other functions, `*` filters, `<`, a context not available where the expression
 stands) raises `ExpressionError` instead of being guessed at.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -19,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 STATUS_FUNCTIONS = ("success", "failure", "cancelled", "always")
+FUNCTIONS = ("format", "fromjson")
+_FORMAT_ITEM = re.compile(r"\{\{|\}\}|\{(\d+)\}|[{}]")
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)"
-    r"|(?P<op>==|!=|&&|\|\||!|\(|\)|\.|,)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
+    r"|(?P<op>==|!=|&&|\|\||!|\(|\)|\[|\]|\.|,)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
 )
 _TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
@@ -108,7 +112,7 @@ class _Parser:
         if self._peek() == "!":
             self._take()
             return not truthy(self._unary())
-        return self._primary()
+        return self._postfix(self._primary())
 
     def _primary(self) -> Any:
         kind, text = self._take()
@@ -127,32 +131,81 @@ class _Parser:
             return literal[text]
         if self._peek() == "(":
             return self._call(text)
-        return self._property(text)
+        if text.lower() not in self.contexts:
+            raise ExpressionError(f"the context {text!r} is not available in {self.text!r}")
+        return self.contexts[text.lower()]
+
+    def _postfix(self, value: Any) -> Any:
+        """`.name` and `[index]` after a value, as often as they come."""
+        while self._peek() in (".", "["):
+            if self._take()[1] == ".":
+                kind, name = self._take()
+                if kind != "name":
+                    raise ExpressionError(f"{name!r} after '.' is not supported in {self.text!r}")
+                value = lookup(value, name)
+            else:
+                value = index(value, self._or())
+                self._take("]")
+        return value
 
     def _call(self, name: str) -> Any:
-        if name not in STATUS_FUNCTIONS:
+        if name in STATUS_FUNCTIONS:
+            self._take("(")
+            self._take(")")
+            self.uses_status = True
+            return {
+                "success": not self.status.failed and not self.status.cancelled,
+                "failure": self.status.failed,
+                "cancelled": self.status.cancelled,
+                "always": True,
+            }[name]
+        if name.lower() not in FUNCTIONS:
             raise ExpressionError(f"the function {name}() is not supported here")
         self._take("(")
-        self._take(")")
-        self.uses_status = True
-        return {
-            "success": not self.status.failed and not self.status.cancelled,
-            "failure": self.status.failed,
-            "cancelled": self.status.cancelled,
-            "always": True,
-        }[name]
-
-    def _property(self, context: str) -> Any:
-        if context.lower() not in self.contexts:
-            raise ExpressionError(f"the context {context!r} is not available in {self.text!r}")
-        value = self.contexts[context.lower()]
-        while self._peek() == ".":
+        args = [self._or()]
+        while self._peek() == ",":
             self._take()
-            kind, name = self._take()
-            if kind != "name":
-                raise ExpressionError(f"{name!r} after '.' is not supported in {self.text!r}")
-            value = lookup(value, name)
-        return value
+            args.append(self._or())
+        self._take(")")
+        if name.lower() == "fromjson":
+            return from_json(*args)
+        return format_text(*args)
+
+
+def from_json(*args: Any) -> Any:
+    """`fromJSON(text)`: the value the JSON text holds."""
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise ExpressionError(f"fromJSON() takes one string, not {args!r}")
+    try:
+        return json.loads(args[0])
+    except json.JSONDecodeError as exc:
+        raise ExpressionError(f"fromJSON(): {args[0]!r} is not JSON: {exc}") from None
+
+
+def format_text(template: Any, *args: Any) -> str:
+    """`format('{0} and {1}', a, b)`: `{N}` replaced by the Nth argument, `{{` and `}}` escaped."""
+
+    def one(match: re.Match[str]) -> str:
+        item = match.group(0)
+        if item in ("{{", "}}"):
+            return item[0]
+        if match.group(1) is None or int(match.group(1)) >= len(args):
+            raise ExpressionError(f"format(): {item!r} in {template!r} names no argument")
+        return as_text(args[int(match.group(1))])
+
+    if not isinstance(template, str):
+        raise ExpressionError(f"format() takes a string first, not {template!r}")
+    return _FORMAT_ITEM.sub(one, template)
+
+
+def index(value: Any, key: Any) -> Any:
+    """`value[key]`: a property (without case) of an object, an item of an array; else null."""
+    if isinstance(value, list):
+        number = _number(key)
+        if number.is_integer() and 0 <= number < len(value):
+            return value[int(number)]
+        return None
+    return lookup(value, as_text(key))
 
 
 def lookup(value: Any, name: str) -> Any:
@@ -233,3 +286,13 @@ def interpolate(text: Any, contexts: Mapping[str, Any], status: Status = Status(
     if not isinstance(text, str):
         return text
     return _TEMPLATE.sub(lambda m: as_text(evaluate(m.group(1), contexts, status)), text)
+
+
+def value_of(text: Any, contexts: Mapping[str, Any], status: Status = Status()) -> Any:
+    """A workflow value where GitHub keeps what an expression gives (a matrix, its `include`):
+    one whole `${{ }}` is its value, objects and arrays included; anything else is text."""
+    if isinstance(text, str):
+        whole = _TEMPLATE.fullmatch(text.strip())
+        if whole:
+            return evaluate(whole.group(1), contexts, status)
+    return interpolate(text, contexts, status)

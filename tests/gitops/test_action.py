@@ -120,6 +120,27 @@ def test_run_sets_certgov_url_from_the_url_input(tmp_path: Path) -> None:
     assert _bash(RUN, step_env) == (0, "https://clm.test\n", "")
 
 
+def test_run_sets_certgov_env_from_the_environment_input(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _venv(env, "certgov==0.1.0")
+    (venv / "bin/certgov").write_text('#!/bin/sh\necho "$CERTGOV_ENV: $*"\n', encoding="utf-8")
+    step_env = {
+        **env,
+        "CERTGOV_COMMAND": "plan",
+        "CERTGOV_PATH": ".",
+        "CERTGOV_URL_INPUT": "",
+        "CERTGOV_ENV_INPUT": "staging",
+        "OK_EXIT_CODES": "0",
+    }
+
+    assert _bash(RUN, step_env) == (0, "staging: plan .\n", "")
+    assert _bash(RUN, {**step_env, "CERTGOV_ENV_INPUT": "", "CERTGOV_ENV": "production"}) == (
+        0,
+        "production: plan .\n",
+        "",
+    )
+
+
 def _install(env: dict[str, str], *, source: str = "", action: str = "") -> tuple:
     return _bash(INSTALL, {**env, "CERTGOV_SOURCE": source, "ACTION_PATH": action})
 

@@ -103,3 +103,47 @@ def test_read_markdown_reports_a_file_it_cannot_read(tmp_path: Path) -> None:
         read_markdown(tmp_path)
 
     assert caught.value.message == f"cannot read {tmp_path}: Is a directory"
+
+
+def test_comment_of_several_files_has_one_section_each_in_order_under_one_marker(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    pr = github.add_pull_request(REPO)
+    staging, production = tmp_path / "staging.md", tmp_path / "production.md"
+    staging.write_text("<!-- certgov:plan:. -->\n### certgov plan: staging\n\nNo changes\n")
+    production.write_text("<!-- certgov:plan:. -->\n### certgov plan: production\n\n1 to create")
+    args = ("--repo", REPO, "--pr", str(pr), "--file", str(staging), "--file", str(production))
+
+    created = _run(github, *args)
+    staging.write_text("<!-- certgov:plan:. -->\n### certgov plan: staging\n\n1 to update\n")
+    updated = _run(github, *args)
+
+    [comment] = github.comments(REPO, pr)
+    assert (created[0], updated) == (0, (0, f"updated comment {comment['html_url']}\n", ""))
+    assert comment["body"] == (
+        "<!-- certgov:plan:. -->\n"
+        "### certgov plan: staging\n\n1 to update\n"
+        "\n"
+        "### certgov plan: production\n\n1 to create\n"
+    )
+
+
+def test_comment_of_sections_too_long_together_says_what_share_each_may_have(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    pr = github.add_pull_request(REPO)
+    files = []
+    for name in ("staging", "production", "sandbox"):
+        path = tmp_path / f"{name}.md"
+        path.write_text(f"### certgov plan: {name}\n\n" + "x" * 30_000 + "\n")
+        files += ["--file", str(path)]
+
+    result = _run(github, "--repo", REPO, "--pr", str(pr), *files)
+
+    assert result == (
+        1,
+        "",
+        "error: the 3 sections have 90,113 characters together and GitHub allows 65,536 in a "
+        "comment: render each plan with `certgov plan --format markdown --max-chars 21845`\n",
+    )
+    assert github.calls == []

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.gitops.expressions import ExpressionError, Status, condition, evaluate, interpolate
+from tests.gitops.expressions import (
+    ExpressionError,
+    Status,
+    condition,
+    evaluate,
+    interpolate,
+    value_of,
+)
 
 CONTEXTS: dict[str, Any] = {
     "github": {
@@ -19,6 +26,8 @@ CONTEXTS: dict[str, Any] = {
     "needs": {"reviewed-plan": {"outputs": {"fingerprint": "sha256:ab"}}},
     "inputs": {"command": ""},
     "env": {"CERTGOV_PATH": "."},
+    "secrets": {"CERTGOV_STAGING_READ_UUID": "u-1"},
+    "matrix": {"name": "staging", "credentials_env": "CERTGOV_STAGING_", "after": None},
 }
 
 
@@ -39,6 +48,16 @@ CONTEXTS: dict[str, Any] = {
         ("!(inputs.command == '')", False),
         ("'it''s'", "it's"),
         ("null == 0 && true != false", True),
+        ("github.event['pull_request'].number", 7),
+        ("secrets[format('{0}READ_UUID', matrix.credentials_env)]", "u-1"),
+        ("secrets[format('{0}READ_UUID', matrix.after)]", None),  # a missing secret is null
+        ("format('{0} ({1})', 'plan', matrix.name)", "plan (staging)"),
+        ("format('{{0}} {0}', 3)", "{0} 3"),
+        ("matrix.name && format('-{0}', matrix.name) || ''", "-staging"),
+        ("matrix.after && format('-{0}', matrix.after) || ''", ""),
+        ('fromJSON(\'[{"name": "a"}, {"name": null}]\')[0].name', "a"),
+        ("fromJson('[1, 2]')[5]", None),
+        ("fromJSON('true') && fromJSON('{\"a\": 1}').A", 1),
     ],
 )
 def test_evaluate(expression: str, expected: Any) -> None:
@@ -71,8 +90,10 @@ def test_interpolate_puts_values_into_text() -> None:
     ("expression", "message"),
     [
         ("contains(github.repository, 'acme')", "the function contains() is not supported here"),
-        ("matrix.os", "the context 'matrix' is not available in 'matrix.os'"),
-        ("github.event['pull_request']", "cannot read \"['pull_request']\" in \"github.event['pull_request']\""),
+        ("strategy.job-total", "the context 'strategy' is not available in 'strategy.job-total'"),
+        ("toJSON(secrets)", "the function toJSON() is not supported here"),
+        ("fromJSON('{')", "fromJSON(): '{' is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ("format('{1}', 'a')", "format(): '{1}' in '{1}' names no argument"),
         ("steps.*.outcome", "cannot read '*.outcome' in 'steps.*.outcome'"),
         ("github.run_id < 3", "cannot read '< 3' in 'github.run_id < 3'"),
         ("(inputs.command", "'(inputs.command' ends too early"),
@@ -100,4 +121,13 @@ def test_an_object_is_not_put_into_text() -> None:
 
     assert str(caught.value) == (
         "an object cannot be put into a string: {'repo': {'full_name': 'acme/certs'}}"
+    )
+
+
+def test_value_of_a_whole_expression_is_its_value_objects_included() -> None:
+    text = '${{ fromJSON(\'[{"name": "staging"}]\') }}'
+
+    assert (value_of(text, CONTEXTS), value_of("x-${{ matrix.name }}", CONTEXTS)) == (
+        [{"name": "staging"}],
+        "x-staging",
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -18,6 +19,7 @@ from certgov.cli.main import cli
 from certgov.gitops import workflows
 from certgov.gitops.workflows import Finding, Invocation
 from certgov.version import __version__
+from tests.gitops.expressions import interpolate
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = sorted(
@@ -140,6 +142,7 @@ def test_the_workflows_call_each_command_the_gitops_issue_needs() -> None:
         "apply",
         "drift",
         "snapshot",
+        "environments",
     }
 
 
@@ -171,12 +174,22 @@ def test_every_job_sets_its_own_permissions_under_an_empty_default() -> None:
         "examples/github/apply.yml": (
             {},
             {
-                "reviewed-plan": {"pull-requests": "read", "actions": "read"},
+                "reviewed-plan": {
+                    "contents": "read",
+                    "pull-requests": "read",
+                    "actions": "read",
+                },
                 "apply": {"contents": "read"},
                 "record": {"contents": "write"},
             },
         ),
-        "examples/github/drift.yml": ({}, {"drift": {"contents": "read", "issues": "write"}}),
+        "examples/github/drift.yml": (
+            {},
+            {
+                "environments": {"contents": "read"},
+                "drift": {"contents": "read", "issues": "write"},
+            },
+        ),
         "examples/github/plan.yml": (
             {},
             {
@@ -188,51 +201,94 @@ def test_every_job_sets_its_own_permissions_under_an_empty_default() -> None:
     }
 
 
+# `secrets.NAME`, or `secrets[format('{0}ROLE_FIELD', matrix.KEY)]`: the secret of that role
+# of the matrix entry's environment (whose credentials_env is the prefix), read as <KEY>ROLE_FIELD.
+SECRET = re.compile(r"secrets\.(\w+)|secrets\[format\('\{0\}(\w+)', matrix\.(\w+)\)\]")
+
+
+def _held(job: dict[str, Any]) -> list[str]:
+    envs = [job.get("env") or {}, *((s.get("env") or {}) for s in job["steps"])]
+    return sorted(
+        m[1] or f"<{m[3]}>{m[2]}"
+        for env in envs
+        for value in env.values()
+        for m in SECRET.finditer(str(value))
+    )
+
+
+def _fields(prefix: str) -> list[str]:
+    return [f"{prefix}_CLIENT_ID", f"{prefix}_CLIENT_SECRET", f"{prefix}_UUID"]
+
+
 def test_each_set_of_clm_credentials_is_held_by_one_job_and_admin_ones_by_protected_jobs() -> None:
     holders = {}
     for path in WORKFLOW_FILES:
         for name, job in workflows.load(path)["jobs"].items():
-            envs = [job.get("env") or {}, *((s.get("env") or {}) for s in job["steps"])]
-            secrets = sorted(
-                value.split("secrets.")[1].rstrip(" }")
-                for env in envs
-                for value in env.values()
-                if "secrets." in str(value)
-            )
+            secrets = _held(job)
             if secrets:
                 holders[f"{_relative(path)}:{name}"] = (job.get("environment"), secrets)
 
     notify = ["CERTGOV_NOTIFY_KEY", "CERTGOV_NOTIFY_URL"]
+    own = "<credentials_env>"
     assert holders == {
+        # Each environment's admin account, in that environment's GitHub environment only.
         "examples/github/apply.yml:apply": (
-            "certgov-production",
-            [
-                "CERTGOV_ADMIN_CLIENT_ID",
-                "CERTGOV_ADMIN_CLIENT_SECRET",
-                "CERTGOV_ADMIN_UUID",
-                *notify,
-            ],
+            "${{ matrix.name && format('certgov-{0}', matrix.name) || 'certgov-production' }}",
+            [*_fields(f"{own}ADMIN"), *notify],
         ),
         "examples/github/drift.yml:drift": (
-            "certgov-drift",
-            [
-                "CERTGOV_DRIFT_CLIENT_ID",
-                "CERTGOV_DRIFT_CLIENT_SECRET",
-                "CERTGOV_DRIFT_UUID",
-                *notify,
-            ],
+            "${{ matrix.name && format('certgov-drift-{0}', matrix.name) || 'certgov-drift' }}",
+            [*_fields(f"{own}DRIFT"), *notify],
         ),
+        # Read accounts only, its environment's and (the rollout gate) the one it waits for.
         "examples/github/plan.yml:plan": (
             None,
-            ["CERTGOV_READ_CLIENT_ID", "CERTGOV_READ_CLIENT_SECRET", "CERTGOV_READ_UUID"],
+            [*_fields("<after_credentials_env>READ"), *_fields(f"{own}READ")],
         ),
     }
 
 
+@pytest.mark.parametrize(
+    ("entry", "apply", "drift"),
+    [
+        ({"name": None}, "certgov-production", "certgov-drift"),
+        ({"name": "staging"}, "certgov-staging", "certgov-drift-staging"),
+        ({"name": "production"}, "certgov-production", "certgov-drift-production"),
+    ],
+    ids=["without environments", "staging", "production"],
+)
+def test_each_environment_s_admin_jobs_run_in_a_github_environment_of_their_own(
+    entry: dict[str, object], apply: str, drift: str
+) -> None:
+    found = [
+        interpolate(workflows.load(ROOT / f"examples/github/{file}.yml")["jobs"][job]["environment"], {"matrix": entry})
+        for file, job in (("apply", "apply"), ("drift", "drift"))
+    ]  # fmt: skip
+
+    assert found == [apply, drift]
+
+
 def test_apply_runs_one_at_a_time_and_is_never_cancelled() -> None:
     document = workflows.load(ROOT / "examples/github/apply.yml")
+    apply = document["jobs"]["apply"]
 
     assert document["concurrency"] == {"group": "certgov-apply", "cancel-in-progress": False}
+    # One environment after the other, in the order of `certgov environments`, none after a
+    # failure; and an environment that waits for another checks that its apply ran first.
+    assert apply["strategy"] == {
+        "max-parallel": 1,
+        "fail-fast": True,
+        "matrix": {"include": "${{ fromJSON(needs.reviewed-plan.outputs.environments) }}"},
+    }
+    assert apply["steps"][0] == {
+        "name": "the apply of ${{ matrix.wait_for }} in this run",
+        "if": "matrix.wait_for",
+        "uses": "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131",
+        "with": {
+            "name": "certgov-applied-${{ matrix.wait_for }}",
+            "path": "${{ runner.temp }}/waited-for",
+        },
+    }
 
 
 # -- pins ----------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ gets one plan comment, planned with the read account and the snapshot the defaul
 published; a push to it edits that comment; the merge applies exactly the reviewed changes;
 drift then finds nothing, finds a change made by hand (issue opened, webhook notified), and
 closes the issue once it is undone. Every step's result goes to a log, printed at the end.
+
+The same files with two environments (examples/environments on two reference servers): one
+comment with a section per environment, staging applied before production's reviewer is asked,
+a drift issue per environment; and a refused staging apply that production never follows.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from certgov.gitops.notify import signature
 from certgov.version import __version__
 from tests.gitops.github_fake import FakeGitHub, serving
 from tests.gitops.webhook_fake import Webhook, webhook
-from tests.gitops.workflow_runner import Environment, Event, Repository, Run, Runner, Step
+from tests.gitops.workflow_runner import Environment, Event, Repository, Run, Runner, Step, git
 from tests.integration.conftest import LiveServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples/github"
+ENV_EXAMPLE = ROOT / "examples/environments"
 REPO = "acme/certs"
 CERTGOV = Path(sys.executable).parent / "certgov"
 NOTIFY_KEY = "notify-key-for-the-test"
@@ -361,7 +366,17 @@ def test_the_shipped_workflows_plan_apply_and_watch_drift_as_reviewed(world: Wor
     )
     assert applied.conclusion == "success", applied.failures()
     fingerprint = json.loads(reviewed["plan.json"])["changes_fingerprint"]
-    assert applied.jobs["reviewed-plan"].outputs == {"fingerprint": fingerprint}
+    assert json.loads(applied.jobs["reviewed-plan"].outputs["environments"]) == [
+        {
+            "name": None,
+            "server": None,
+            "credentials_env": "CERTGOV_",
+            "after": None,
+            "after_credentials_env": None,
+            "fingerprint": fingerprint,
+            "wait_for": None,
+        }
+    ]
     assert _step(applied, "apply", "certgov apply").log.splitlines()[-4:] == [
         "ServiceAccount/app-batch: created; secret stored in vault at accounts/app-batch",
         "ServiceAccount/app-web: updated",
@@ -472,3 +487,348 @@ def test_drift_does_not_get_its_admin_account_outside_the_default_branch(world: 
             )
         ],
     )
+
+
+# -- two environments ------------------------------------------------------------------------------
+
+ENVIRONMENTS = ("staging", "production")
+ENV_CONFIG = """apiVersion: certgov/v1
+kind: Config
+secret_stores:
+  local: {{type: command, command: ["{python}", store.py, "${{var.vault}}"]}}
+manage:
+  ServiceAccount: {{prune: disable, ignore: ["bootstrap-*", "ci-*", "ops-*"]}}
+  Policy: {{prune: disable}}
+rollout: {{start: soft, promote_after: 14d, max_warnings: 0, min_requests: 20}}
+environments:
+  staging:
+    server: {staging}
+    credentials_env: CERTGOV_STAGING_
+    variables: {{domain: staging.example.com, office: 127.0.0.0/8, vault: "{vault}/staging"}}
+    safety: {{max_changes_fraction: 0.5}}
+    rollout: {{promote_after: 7d, min_requests: 5}}
+  production:
+    server: {production}
+    credentials_env: CERTGOV_PRODUCTION_
+    variables: {{domain: example.com, office: 127.0.0.0/8, vault: "{vault}/production"}}
+    rollout: {{after: staging}}
+"""
+# The secret store of ENV_CONFIG: the vault folder of the environment comes first.
+ENV_STORE = STORE.replace("operation, path = sys.argv[1:]", "vault, operation, path = sys.argv[1:]")
+ENV_STORE = ENV_STORE.replace("pathlib.Path({vault!r})", "pathlib.Path(vault)")
+
+
+@dataclass
+class Tenants:
+    """Staging and production on two reference servers, one repository for both."""
+
+    servers: dict[str, LiveServer]
+    github: FakeGitHub
+    repo: Repository
+    hook: Webhook
+    runner: Runner
+    ops: dict[str, Path]
+    approvals: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def run(self, workflow: str, trigger: str, event: Event) -> Run:
+        run = self.runner.run(EXAMPLES / f"{workflow}.yml", f"certgov-{workflow}.yml", event)
+        self.log.append(f"{trigger}: {run.line()}")
+        return run
+
+    def max_days(self) -> dict[str, int]:
+        return max_days(self.servers)
+
+
+def max_days(servers: dict[str, LiveServer]) -> dict[str, int]:
+    """The max_days of Web Baseline's validity rule, as each tenant has it now."""
+    found = {}
+    for env, live in servers.items():
+        with live.client() as client:
+            (web,) = [p for p in client.list_policies() if p["name"] == "Web Baseline"]
+        (rule,) = [r for r in web["rules"] if r["action"] == "enforce_max_validity"]
+        found[env] = int(rule["values"]["max_days"])
+    return found
+
+
+@pytest.fixture
+def tenants(tmp_path: Path) -> Iterator[Tenants]:
+    starts = {
+        env: start_server(f"sqlite:///{tmp_path / env}.db", _folder(tmp_path, env))
+        for env in ENVIRONMENTS
+    }
+    try:
+        servers = {env: next(start) for env, start in starts.items()}
+        with serving(FakeGitHub()) as github, webhook() as hook:
+            repo = Repository.create(REPO, tmp_path / "github", github)
+            repo.secrets.update(CERTGOV_NOTIFY_URL=hook.url, CERTGOV_NOTIFY_KEY=NOTIFY_KEY)
+            ops = {}
+            for env, live in servers.items():
+                prefix = f"CERTGOV_{env.upper()}"
+                repo.secrets.update(
+                    _secrets(live.new_credentials("ci-plan-reader", ["read"]), f"{prefix}_READ")
+                )
+                repo.environments[f"certgov-{env}"] = Environment(
+                    _secrets(live.admin, f"{prefix}_ADMIN"),
+                    ("main",),
+                    ("security-lead",) if env == "production" else (),
+                )
+                repo.environments[f"certgov-drift-{env}"] = Environment(
+                    _secrets(live.new_credentials("ci-drift", ["admin"]), f"{prefix}_DRIFT"),
+                    ("main",),
+                )
+                ops[env] = live.new_credentials("ops-oncall", ["admin"])
+            files = {
+                str(path.relative_to(ENV_EXAMPLE)): path.read_text()
+                for path in sorted(ENV_EXAMPLE.rglob("*.yaml"))
+                if path.name != "certgov.yaml"
+            }
+            config = ENV_CONFIG.format(
+                python=sys.executable,
+                vault=tmp_path / "vault",
+                staging=servers["staging"].url,
+                production=servers["production"].url,
+            )
+            repo.commit(
+                "main",
+                {**files, "certgov.yaml": config, "store.py": ENV_STORE},
+                "declarations of staging and production",
+            )
+            # Both tenants as they stand before the workflows are installed: applied by hand.
+            for env, live in servers.items():
+                applied = live.cli("apply", str(repo.scratch), "--env", env, "--auto-approve")
+                assert applied.exit_code == 0, applied.output
+            approvals: list[tuple[str, str, dict[str, int]]] = []
+
+            def review(environment: str, job: str) -> bool:
+                # What the tenants hold when a reviewer is asked.
+                approvals.append((environment, job, max_days(servers)))
+                return True
+
+            runner = Runner(repo, tmp_path / "runs", ROOT, CERTGOV, review)
+            yield Tenants(servers, github, repo, hook, runner, ops, approvals)
+    finally:
+        for start in starts.values():
+            start.close()
+
+
+def _folder(root: Path, name: str) -> Path:
+    (root / name).mkdir()
+    return root / name
+
+
+def _section(markdown: bytes) -> str:
+    """A plan's markdown as a section of the shared comment: without its marker line."""
+    return markdown.decode().removeprefix("<!-- certgov:plan:. -->\n")
+
+
+def test_two_environments_plan_in_one_comment_apply_in_order_and_drift_apart(
+    tenants: Tenants,
+) -> None:
+    github, repo = tenants.github, tenants.repo
+
+    # 0. The scheduled drift checks each environment and publishes each one's snapshot.
+    first = tenants.run("drift", "schedule", repo.schedule_event(CRON))
+    assert first.conclusion == "success", first.failures()
+    assert [(i.name, i.result) for i in first.jobs["drift"].instances] == [
+        ("drift (staging)", "success"),
+        ("drift (production)", "success"),
+    ]
+    assert sorted(a["name"] for a in github.artifacts(REPO, first.id)) == [
+        "certgov-snapshot-production",
+        "certgov-snapshot-staging",
+    ]
+    assert github.repos[REPO].issues == {}
+
+    # 1. A pull request changes a policy both environments share, and an account staging
+    #    alone has: one comment, a section per environment, each planned with its own read
+    #    account and snapshot.
+    web = (ENV_EXAMPLE / "policies/web-baseline.yaml").read_text()
+    tester = (ENV_EXAMPLE / "service-accounts/load-tester.yaml").read_text()
+    repo.commit(
+        "shorter-certificates",
+        {
+            "policies/web-baseline.yaml": web.replace("max_days: 397", "max_days: 200"),
+            "service-accounts/load-tester.yaml": tester.replace("[read, write]", "[read]"),
+        },
+        "web certificates for 200 days; the load tester only reads",
+    )
+    number = repo.open_pull_request("shorter-certificates")
+    planned = tenants.run(
+        "plan", f"pull request #{number} opened", repo.pull_request_event(number, "opened")
+    )
+    assert planned.conclusion == "success", planned.failures()
+    assert [i.name for i in planned.jobs["plan"].instances] == [
+        "test and plan (staging)",
+        "test and plan (production)",
+    ]
+    kept = {env: _artifact_of(tenants, planned, f"certgov-plan-{env}") for env in ENVIRONMENTS}
+    plans = {env: json.loads(files["plan.json"]) for env, files in kept.items()}
+    assert {
+        env: (
+            plan["target"]["environment"],
+            [(c["action"], c["address"]) for c in plan["changes"]],
+            plan["coverage"]["ServiceAccount"]["compared"],
+        )
+        for env, plan in plans.items()
+    } == {
+        "staging": (
+            "staging",
+            [("update", "Policy/Web Baseline"), ("update", "ServiceAccount/load-tester")],
+            "snapshot",
+        ),
+        "production": ("production", [("update", "Policy/Web Baseline")], "snapshot"),
+    }
+    (comment,) = github.comments(REPO, number)
+    assert comment["body"] == (
+        "<!-- certgov:plan:. -->\n"
+        + _section(kept["staging"]["plan.md"])
+        + "\n"
+        + _section(kept["production"]["plan.md"])
+    )
+    headings = [line for line in str(comment["body"]).splitlines() if line.startswith("### ")]
+    assert headings == ["### certgov plan: staging", "### certgov plan: production"]
+    # The production plan read staging's rollouts with staging's read account (its gate).
+    assert "waits for staging: not hard in staging yet" in _section(kept["production"]["plan.md"])
+    tenants.log.append(f"  comment {comment['id']}: {', '.join(headings)}")
+
+    # 2. The merge: staging is applied first; production waits for its reviewer, who is asked
+    #    only once staging holds the change, and then gets exactly its reviewed plan.
+    applied = tenants.run("apply", f"merge of #{number}", repo.merge_pull_request(number))
+    assert applied.conclusion == "success", applied.failures()
+    reviewed = json.loads(applied.jobs["reviewed-plan"].outputs["environments"])
+    assert [(e["name"], e["fingerprint"], e["wait_for"]) for e in reviewed] == [
+        ("staging", plans["staging"]["changes_fingerprint"], None),
+        ("production", plans["production"]["changes_fingerprint"], "staging"),
+    ]
+    staging_apply, production_apply = applied.jobs["apply"].instances
+    assert (staging_apply.name, production_apply.name) == ("apply (staging)", "apply (production)")
+    assert "apply (staging)" in production_apply.after
+    assert [(s.name, s.outcome) for s in production_apply.steps][:2] == [
+        ("environment", "success"),
+        ("the apply of staging in this run", "success"),
+    ]
+    assert production_apply.steps[0].log == (
+        "deployment to certgov-production approved by security-lead"
+    )
+    assert tenants.approvals == [
+        ("certgov-production", "apply (production)", {"staging": 200, "production": 397})
+    ]
+    assert tenants.max_days() == {"staging": 200, "production": 200}
+    main = repo.sha("refs/heads/main")
+    assert [repo.sha(f"refs/tags/certgov-applied-{env}") for env in ENVIRONMENTS] == [main, main]
+    for env, live in tenants.servers.items():
+        replan = live.cli("plan", str(repo.scratch), "--env", env, "--detailed-exitcode")
+        assert replan.exit_code == 0, replan.output
+    tenants.log.append("  staging applied, then production after its approval; tags moved")
+
+    # 3. Each tenant is changed by hand: drift opens one issue per environment.
+    for env, account in (("staging", "load-tester"), ("production", "deploy-pipeline")):
+        with tenants.servers[env].client(tenants.ops[env]) as client:
+            found = client.find_service_account(account)
+            assert found is not None
+            client.disable_service_account(found.data["uuid"])
+    dirty = tenants.run("drift", "schedule", repo.schedule_event(CRON))
+    assert dirty.conclusion == "success", dirty.failures()
+    issues = sorted(github.repos[REPO].issues.values(), key=lambda i: i["number"])
+    assert [
+        (i["title"], i["state"], str(i["body"]).splitlines()[0], _out_of_band(i["body"]))
+        for i in issues
+        if "pull_request" not in i
+    ] == [
+        (
+            "certgov drift: staging",
+            "open",
+            "<!-- certgov:drift:. env=staging -->",
+            ["ServiceAccount/load-tester"],
+        ),
+        (
+            "certgov drift: production",
+            "open",
+            "<!-- certgov:drift:. env=production -->",
+            ["ServiceAccount/deploy-pipeline"],
+        ),
+    ]
+    alerts = [m for m in _signed(tenants.hook) if m["event"] == "drift"][-2:]
+    assert [(a["environment"], a["exit_code"]) for a in alerts] == [
+        ("staging", 4),
+        ("production", 4),
+    ]
+    print("\n".join(tenants.log))
+
+
+def test_production_is_not_applied_when_staging_s_apply_is_refused(
+    tenants: Tenants, tmp_path: Path
+) -> None:
+    repo = tenants.repo
+    assert tenants.run("drift", "schedule", repo.schedule_event(CRON)).conclusion == "success"
+    web = (ENV_EXAMPLE / "policies/web-baseline.yaml").read_text()
+    repo.commit(
+        "shorter",
+        {"policies/web-baseline.yaml": web.replace("max_days: 397", "max_days: 300")},
+        "300",
+    )
+    number = repo.open_pull_request("shorter")
+    planned = tenants.run("plan", "pull request", repo.pull_request_event(number, "opened"))
+    assert planned.conclusion == "success", planned.failures()
+    # After the review, someone changes staging by hand: its plan is no longer the reviewed one.
+    with tenants.servers["staging"].client(tenants.ops["staging"]) as client:
+        found = client.find_service_account("load-tester")
+        assert found is not None
+        client.disable_service_account(found.data["uuid"])
+
+    refused = tenants.run("apply", f"merge of #{number}", repo.merge_pull_request(number))
+
+    assert [(i.name, i.result) for i in refused.jobs["apply"].instances] == [
+        ("apply (staging)", "failure"),
+        ("apply (production)", "cancelled"),
+    ]
+    assert (refused.conclusion, refused.jobs["record"].result, tenants.approvals) == (
+        "failure",
+        "success",
+        [],
+    )
+    assert tenants.max_days() == {"staging": 397, "production": 397}
+    assert git("tag", "--list", "certgov-applied*", cwd=repo.origin) == ""
+
+    # By hand, with a fingerprint per environment: a bare one is refused with environments.
+    bare = tenants.run(
+        "apply", "dispatch", repo.dispatch_event("main", {"fingerprint": "sha256:" + "0" * 64})
+    )
+    assert _step(bare, "reviewed-plan", "the fingerprint of each reviewed plan").annotations == [
+        "error: no such environment: (none named); give NAME=sha256:... for each environment "
+        "to apply (certgov.yaml declares staging, production)"
+    ]
+    fingerprints = []
+    for env, live in tenants.servers.items():
+        out = tmp_path / f"{env}.json"
+        fresh = live.cli("plan", str(repo.scratch), "--env", env, "--out", str(out))
+        assert fresh.exit_code == 0, fresh.output
+        fingerprints.append(f"{env}={json.loads(out.read_text())['changes_fingerprint']}")
+    by_hand = tenants.run(
+        "apply", "dispatch", repo.dispatch_event("main", {"fingerprint": " ".join(fingerprints)})
+    )
+    assert by_hand.conclusion == "success", by_hand.failures()
+    assert tenants.max_days() == {"staging": 300, "production": 300}
+    main = repo.sha("refs/heads/main")
+    assert [repo.sha(f"refs/tags/certgov-applied-{env}") for env in ENVIRONMENTS] == [main, main]
+    assert [a[:2] for a in tenants.approvals] == [("certgov-production", "apply (production)")]
+
+
+def _artifact_of(tenants: Tenants, run: Run, name: str) -> dict[str, bytes]:
+    (found,) = [a for a in tenants.github.artifacts(REPO, run.id) if a["name"] == name]
+    with zipfile.ZipFile(io.BytesIO(tenants.github.archive(found["id"]))) as archive:
+        return {item: archive.read(item) for item in archive.namelist()}
+
+
+def _out_of_band(body: str) -> list[str]:
+    """The objects of the out-of-band table of a drift issue."""
+    return re.findall(r"^\| `([^`]+)` \|", body, flags=re.MULTILINE)
+
+
+def _signed(hook: Webhook) -> list[dict[str, Any]]:
+    messages = []
+    for received in hook.received:
+        assert received.headers["X-Certgov-Signature"] == signature(NOTIFY_KEY, received.body)
+        messages.append(json.loads(received.body))
+    return messages

@@ -7,8 +7,16 @@ step's `env:`, and the GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and GITHUB_STEP_SU
 after each step. `${{ }}` goes through `tests.gitops.expressions`, with only the contexts GitHub
 offers where the expression stands. `on:` (with its branch filters), `if:`, `needs:`, job
 `outputs:`, `permissions:` (the job's token carries exactly them, and the GitHub fake enforces
-them), `environment:` (its secrets, its deployment branches) and `timeout-minutes:` are
-honoured; a key the runner does not know is refused rather than ignored.
+them), `environment:` (its secrets, its deployment branches, its required reviewers, who approve
+unless the runner's `review` says otherwise) and `timeout-minutes:` are honoured; a key the
+runner does not know is refused rather than ignored.
+
+`strategy:` runs a job once per combination of its `matrix` (dimensions, `include`, `exclude`,
+or one `${{ fromJSON(...) }}`), in matrix order, `max-parallel` at a time (default: all at once)
+and, with `fail-fast` (the default), none started after one failed (they are `cancelled`). Jobs
+run one after another here, so each records which jobs had finished when it started
+(`Job.after`): two instances of one wave never count as ordered. A matrix job's result for
+`needs` is `failure` if any instance failed, its outputs those its instances set, in order.
 
 Only third-party actions are stood in for: actions/checkout (the repository fetched from its
 git remote at the event's ref, `fetch-depth` honoured), upload/download-artifact (a zip
@@ -25,13 +33,15 @@ import os
 import re
 import subprocess
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from itertools import product
 from pathlib import Path
 from typing import Any
 
 from certgov.gitops import workflows
-from tests.gitops.expressions import Status, as_text, condition, interpolate
+from tests.gitops.expressions import Status, as_text, condition, interpolate, value_of
 from tests.gitops.github_fake import FakeGitHub
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -42,22 +52,25 @@ ANNOTATION = re.compile(r"^::(error|warning|notice)(?: [^:]*)?::(.*)$")
 WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "env", "jobs"}
 JOB_KEYS = {
     "name", "needs", "if", "runs-on", "timeout-minutes", "permissions", "environment", "env",
-    "outputs", "steps",
+    "outputs", "steps", "strategy",
 }  # fmt: skip
+STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "working-directory"}
 STAND_IN_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
     "actions/upload-artifact": {"name", "path", "if-no-files-found", "retention-days"},
-    "actions/download-artifact": {"name", "path"},
+    "actions/download-artifact": {"name", "path", "pattern", "merge-multiple"},
     "github/codeql-action/upload-sarif": {"sarif_file", "category"},
 }
 
 # Where each context may be used (GitHub's "context availability" table, for the keys used).
 WORKFLOW_ENV = ("github", "secrets", "inputs", "vars")
 JOB_IF = ("github", "needs", "vars", "inputs")
-JOB_ENV = ("github", "needs", "vars", "secrets", "inputs")
-STEP_IF = ("github", "needs", "vars", "inputs", "steps", "env", "runner", "job")
+STRATEGY = JOB_IF
+JOB_NAME = ("github", "needs", "strategy", "matrix", "vars", "inputs")  # name, environment
+JOB_ENV = ("github", "needs", "strategy", "matrix", "vars", "secrets", "inputs")
+STEP_IF = (*JOB_NAME, "steps", "env", "runner", "job")
 STEP_VALUES = (*STEP_IF, "secrets")
 COMPOSITE = ("github", "inputs", "steps", "env", "runner", "job")
 
@@ -249,11 +262,22 @@ class Step:
 
 @dataclass
 class Job:
+    """A job as `needs` sees it; for a matrix job, its `instances` (one per combination), whose
+    steps and summaries it holds too, in order."""
+
     id: str
-    result: str  # success, failure or skipped
+    result: str  # success, failure, cancelled or skipped
     outputs: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     summary: str = ""
+    name: str = ""
+    matrix: dict[str, Any] = field(default_factory=dict)
+    after: tuple[str, ...] = ()  # the jobs (by name) that had finished when this one started
+    instances: list[Job] = field(default_factory=list)
+
+    def instance(self, name: str) -> Job:
+        (found,) = [j for j in self.instances if j.name == name]
+        return found
 
 
 @dataclass
@@ -264,17 +288,23 @@ class Run:
     conclusion: str = "success"
     jobs: dict[str, Job] = field(default_factory=dict)
     stand_ins: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # job names, in the order they finished
 
     def line(self) -> str:
-        jobs = ", ".join(f"{name} {job.result}" for name, job in self.jobs.items())
+        jobs = ", ".join(
+            f"{one.name or name} {one.result}"
+            for name, job in self.jobs.items()
+            for one in (job.instances or [job])
+        )
         return f"{self.workflow} ({self.event}, run {self.id}): {self.conclusion} [{jobs}]"
 
     def failures(self) -> str:
         """The log of every failed step, for an assertion message."""
         return "\n".join(
-            f"--- {job.id} / {step.name}\n{step.log}"
+            f"--- {one.name or one.id} / {step.name}\n{step.log}"
             for job in self.jobs.values()
-            for step in job.steps
+            for one in (job.instances or [job])
+            for step in one.steps
             if step.outcome == "failure"
         )
 
@@ -306,12 +336,19 @@ class Runner:
     """Runs workflows of one repository; `certgov` (an executable) stands for the action's venv."""
 
     def __init__(
-        self, repo: Repository, workdir: Path, action_root: Path, certgov: Path | None
+        self,
+        repo: Repository,
+        workdir: Path,
+        action_root: Path,
+        certgov: Path | None,
+        review: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.repo = repo
         self.workdir = workdir
         self.action_root = action_root
         self.certgov = certgov
+        # A required reviewer's answer for (environment, job name); without it, they approve.
+        self.review = review
         self.counter = 0
 
     # -- runs and jobs ---------------------------------------------------------------------------
@@ -342,9 +379,8 @@ class Runner:
                 document, job_id, job, {n: results[n] for n in needs}, event, run
             )
         run.jobs = results
-        run.conclusion = (
-            "failure" if any(j.result == "failure" for j in results.values()) else "success"
-        )
+        failed = any(j.result in ("failure", "cancelled") for j in results.values())
+        run.conclusion = "failure" if failed else "success"
         github.finish_run(self.repo.name, run_id, run.conclusion)
         return run
 
@@ -373,33 +409,118 @@ class Runner:
         run: Run,
     ) -> Job:
         needs_context = {n: {"result": j.result, "outputs": j.outputs} for n, j in needs.items()}
-        github_context = self._github_context(event, run, job_id)
         contexts: dict[str, Any] = {
-            "github": github_context,
+            "github": self._github_context(event, run, job_id),
             "needs": needs_context,
             "vars": dict(self.repo.vars),
             "inputs": dict(event.inputs),
         }
         status = Status(failed=any(j.result != "success" for j in needs.values()))
         if not condition(job.get("if", "success()"), _only(contexts, JOB_IF), status):
-            return Job(job_id, "skipped")
+            return Job(job_id, "skipped", name=job_id)
+        if "strategy" not in job:
+            done = self._instance(document, job_id, job, contexts, {}, event, run)
+            run.finished.append(done.name)
+            return done
+        strategy = job["strategy"]
+        _known(strategy, STRATEGY_KEYS, f"jobs.{job_id}.strategy")
+        allowed = _only(contexts, STRATEGY)
+        spec = value_of(strategy["matrix"], allowed)
+        if isinstance(spec, dict):
+            spec = {key: value_of(value, allowed) for key, value in spec.items()}
+        combinations = matrix_combinations(spec, job_id)
+        if not combinations:
+            message = f"Error when evaluating 'strategy' for job '{job_id}': the matrix is empty"
+            return Job(job_id, "failure", steps=[Step("strategy", "failure", log=message)])
+        fail_fast = bool(value_of(strategy.get("fail-fast", True), allowed))
+        parallel = int(value_of(strategy.get("max-parallel", len(combinations)), allowed))
+        instances: list[Job] = []
+        for first in range(0, len(combinations), max(parallel, 1)):
+            wave = [
+                (
+                    combination,
+                    {
+                        "fail-fast": fail_fast,
+                        "job-index": index,
+                        "job-total": len(combinations),
+                        "max-parallel": parallel,
+                    },
+                )
+                for index, combination in enumerate(combinations)
+            ][first : first + max(parallel, 1)]
+            if fail_fast and any(i.result == "failure" for i in instances):
+                for combination, strategy_context in wave:
+                    each = {**contexts, "strategy": strategy_context, "matrix": combination}
+                    name = _job_name(job_id, job, each)
+                    instances.append(Job(job_id, "cancelled", name=name, matrix=combination))
+                continue
+            started = tuple(run.finished)
+            for combination, strategy_context in wave:
+                each = {**contexts, "strategy": strategy_context, "matrix": combination}
+                done = self._instance(document, job_id, job, each, combination, event, run)
+                done.after = started
+                instances.append(done)
+            run.finished.extend(i.name for i in instances[-len(wave) :])
+        results = {i.result for i in instances}
+        result = next((r for r in ("failure", "cancelled") if r in results), "success")
+        outputs: dict[str, str] = {}
+        for instance in instances:
+            outputs.update((k, v) for k, v in instance.outputs.items() if v)
+        return Job(
+            job_id,
+            result,
+            outputs,
+            [step for i in instances for step in i.steps],
+            "".join(i.summary for i in instances),
+            name=job_id,
+            instances=instances,
+        )
+
+    def _instance(
+        self,
+        document: dict[str, Any],
+        job_id: str,
+        job: dict[str, Any],
+        contexts: dict[str, Any],
+        combination: dict[str, Any],
+        event: Event,
+        run: Run,
+    ) -> Job:
+        """One run of a job (of one matrix combination): `contexts` holds its matrix."""
+        contexts = {
+            "strategy": {"fail-fast": True, "job-index": 0, "job-total": 1, "max-parallel": 1},
+            "matrix": {},
+            **contexts,
+            "github": dict(contexts["github"]),
+        }
+        github_context = contexts["github"]
+        name = _job_name(job_id, job, contexts)
+        started = tuple(run.finished)
         secrets = dict(self.repo.secrets)
         approval = ""
         if "environment" in job:
-            name = as_text(interpolate(job["environment"], _only(contexts, JOB_IF)))
-            environment = self.repo.environments.get(name)
+            environment_name = as_text(interpolate(job["environment"], _only(contexts, JOB_NAME)))
+            environment = self.repo.environments.get(environment_name)
             if environment is None:
-                raise RunnerError(f"jobs.{job_id}: no environment {name!r} in the repository")
+                raise RunnerError(
+                    f"jobs.{job_id}: no environment {environment_name!r} in the repository"
+                )
             branch = event.ref.removeprefix("refs/heads/")
             if environment.branches and branch not in environment.branches:
                 message = (
-                    f'Branch "{branch}" is not allowed to deploy to {name} due to environment '
-                    "protection rules."
+                    f'Branch "{branch}" is not allowed to deploy to {environment_name} due to '
+                    "environment protection rules."
                 )
-                return Job(job_id, "failure", steps=[Step("environment", "failure", log=message)])
+                step = Step("environment", "failure", log=message)
+                return Job(job_id, "failure", steps=[step], name=name, matrix=combination)
             secrets.update(environment.secrets)
             if environment.reviewers:
-                approval = f"deployment to {name} approved by {environment.reviewers[0]}"
+                reviewer = environment.reviewers[0]
+                if self.review is not None and not self.review(environment_name, name):
+                    message = f"deployment to {environment_name} rejected by {reviewer}"
+                    step = Step("environment", "failure", log=message)
+                    return Job(job_id, "failure", steps=[step], name=name, matrix=combination)
+                approval = f"deployment to {environment_name} approved by {reviewer}"
         permissions = job.get("permissions", document.get("permissions", {}))
         if not isinstance(permissions, dict):
             raise RunnerError(f"jobs.{job_id}: permissions {permissions!r} are not supported")
@@ -441,7 +562,8 @@ class Runner:
             for k, v in (job.get("outputs") or {}).items()
         }
         result = "failure" if scope.failed else "success"
-        return Job(job_id, result, outputs, steps, "".join(scope.summary))
+        summary = "".join(scope.summary)
+        return Job(job_id, result, outputs, steps, summary, name, combination, started)
 
     def _github_context(self, event: Event, run: Run, job_id: str) -> dict[str, Any]:
         pull = event.payload.get("pull_request", {})
@@ -680,19 +802,29 @@ class Runner:
         return Step(name, "success", {"artifact-id": str(artifact_id)}, f"uploaded {listed}")
 
     def _download(self, name: str, inputs: dict[str, str], scope: _Scope) -> Step:
-        wanted = inputs["name"]
-        found = [
-            a
-            for a in self.repo.github.artifacts(self.repo.name, scope.run.id)
-            if a["name"] == wanted
-        ]
-        if not found:
-            return Step(name, "failure", log=f"Artifact not found for name: {wanted}")
+        """This run's artifact `name` into `path`; or those matching `pattern` (every one
+        without it), each into `path/<its name>` unless `merge-multiple`, as v4+ does."""
+        found = sorted(
+            self.repo.github.artifacts(self.repo.name, scope.run.id), key=lambda a: a["name"]
+        )
+        wanted = inputs.get("name")
         target = scope.workspace / inputs.get("path", ".")
-        target.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(io.BytesIO(self.repo.github.archive(found[0]["id"]))) as archive:
-            archive.extractall(target)
-        return Step(name, "success", log=f"downloaded {wanted} to {target}")
+        if wanted:
+            found = [a for a in found if a["name"] == wanted]
+            if not found:
+                message = f"Unable to download artifact(s): Artifact '{wanted}' not found"
+                return Step(name, "failure", log=message)
+        else:
+            pattern = inputs.get("pattern") or "*"
+            found = [a for a in found if fnmatchcase(a["name"], pattern)]
+        separate = not wanted and inputs.get("merge-multiple", "false") != "true"
+        for artifact in found:
+            folder = target / artifact["name"] if separate else target
+            folder.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(io.BytesIO(self.repo.github.archive(artifact["id"]))) as archive:
+                archive.extractall(folder)
+        names = ", ".join(a["name"] for a in found) or "no artifact"
+        return Step(name, "success", log=f"downloaded {names} to {target}")
 
     def _composite(
         self, name: str, folder: Path, inputs: dict[str, str], env: dict[str, str], outer: _Scope
@@ -787,3 +919,53 @@ def _known(mapping: Mapping[Any, Any], keys: set[Any], where: str) -> None:
     unknown = sorted(str(k) for k in set(mapping) - keys)
     if unknown:
         raise RunnerError(f"{where}: the runner does not support {unknown}")
+
+
+def _job_name(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) -> str:
+    """The job's name as GitHub shows it: its `name:` (default: its id), followed by the
+    matrix values in parentheses unless the name uses the matrix itself."""
+    given = job.get("name")
+    name = as_text(interpolate(given, _only(contexts, JOB_NAME))) if given else job_id
+    values = [
+        as_text(v)
+        for v in (contexts.get("matrix") or {}).values()
+        if not isinstance(v, dict | list)
+    ]
+    if "matrix" in str(given or "") or not values:
+        return name
+    return f"{name} ({', '.join(values)})"
+
+
+def matrix_combinations(spec: Any, job_id: str) -> list[dict[str, Any]]:
+    """The combinations of a matrix, as GitHub makes them: the product of its dimensions without
+    those `exclude` matches, then each `include` entry added to every combination whose
+    original values it keeps, or appended as a combination of its own."""
+    if not isinstance(spec, dict):
+        raise RunnerError(f"jobs.{job_id}.strategy.matrix: {spec!r} is not a matrix")
+    include = spec.get("include") or []
+    exclude = spec.get("exclude") or []
+    dimensions = {k: v for k, v in spec.items() if k not in ("include", "exclude")}
+    for key, values in (("include", include), ("exclude", exclude), *dimensions.items()):
+        if not isinstance(values, list):
+            raise RunnerError(f"jobs.{job_id}.strategy.matrix.{key}: {values!r} is not a list")
+    combinations = (
+        [dict(zip(dimensions, values, strict=True)) for values in product(*dimensions.values())]
+        if dimensions
+        else []
+    )
+    combinations = [
+        c
+        for c in combinations
+        if not any(all(c.get(k) == v for k, v in e.items()) for e in exclude)
+    ]
+    originals = [dict(c) for c in combinations]
+    for entry in include:
+        matched = False
+        # Only the product's combinations take an entry; those entries made do not.
+        for original, combination in zip(originals, combinations, strict=False):
+            if all(original[k] == v for k, v in entry.items() if k in original):
+                combination.update(entry)
+                matched = True
+        if not matched:
+            combinations.append(dict(entry))
+    return combinations

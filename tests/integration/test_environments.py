@@ -194,6 +194,39 @@ def test_production_refuses_a_plan_file_made_for_staging(tenants: Tenants, tmp_p
     assert tenants.cli("apply", str(plan_file), "--env", "staging").exit_code == 0
 
 
+def test_drift_reports_each_environment_on_its_own(tenants: Tenants) -> None:
+    apply_both(tenants)
+    with tenants.staging.client() as client:
+        tester = client.find_service_account("load-tester")
+        assert tester is not None
+        client.disable_service_account(tester.data["uuid"])
+    found = {}
+    for env in ENVIRONMENTS:
+        drift = tenants.cli("drift", str(tenants.repo), "--env", env, "--format", "json")
+        report = json.loads(drift.stdout)
+        found[env] = (
+            drift.exit_code,
+            report["environment"],
+            report["target"],
+            [o["address"] for o in report["out_of_band"]],
+        )
+    markdown = tenants.cli("drift", str(tenants.repo), "--env", "staging", "--format", "markdown")
+
+    assert found == {
+        "staging": (
+            4,
+            "staging",
+            canonical_api_root(tenants.staging.url),
+            ["ServiceAccount/load-tester"],
+        ),
+        "production": (0, "production", canonical_api_root(tenants.production.url), []),
+    }
+    assert markdown.stdout.splitlines()[:2] == [
+        f"<!-- certgov:drift:{tenants.repo.as_posix()} env=staging -->",
+        "### certgov drift: staging",
+    ]
+
+
 def request_certificates(server: LiveServer, domain: str, count: int) -> None:
     with server.client() as client:
         for i in range(count):

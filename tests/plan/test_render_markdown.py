@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from certgov.plan import Facts, KindOptions, PlanOptions, plan
-from certgov.plan.document import PlanDocument, build_document
+from certgov.plan.document import PlanDocument, Target, build_document
 from certgov.render import markdown
 from certgov.state import POLICY, State
 from tests.plan.helpers import account, policy
@@ -95,3 +95,21 @@ def test_markdown_of_5000_changes_fits_and_keeps_every_disable() -> None:
 def test_markdown_truncation_is_deterministic() -> None:
     doc = big_document()
     assert markdown.render_text(doc) == markdown.render_text(doc)
+
+
+def test_markdown_of_an_environments_plan_names_it_in_the_heading() -> None:
+    state = State.build([account("ci")])
+    doc = build_document(
+        plan(state, State.build([account("ci", live=True)]), NOW, PlanOptions()),
+        server="http://staging.clm",
+        source=SOURCE,
+        created_at="x",
+        target=Target("http://staging.clm/api/v1", "staging"),
+    )
+    fp = doc.fingerprint[:19]
+    assert markdown.render_text(doc) == (
+        "### certgov plan: staging\n\n"
+        "**Target: http://staging.clm/api/v1 (environment staging)** · Compared: ServiceAccount "
+        "live, Policy live\n\n"
+        f"No changes · plan `{fp}…`\n"
+    )

@@ -10,6 +10,7 @@ def register(group: click.Group) -> None:
     from certgov.cli.comment_cmd import comment_command
     from certgov.cli.demo_cmd import demo
     from certgov.cli.drift_cmd import drift_command
+    from certgov.cli.environments_cmd import environments_command
     from certgov.cli.import_cmd import import_command
     from certgov.cli.lint_cmd import lint_command
     from certgov.cli.plan_cmd import plan_command
@@ -33,3 +34,4 @@ def register(group: click.Group) -> None:
     group.add_command(drift_command)
     group.add_command(secret)
     group.add_command(snapshot_command)
+    group.add_command(environments_command)

@@ -55,7 +55,9 @@ def drift_command(
     parallelism: int,
     env: str | None,
 ) -> None:
-    """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on)."""
+    """Report drift. Exit 0 none, 2 pending, 4 out of band, 6 both, +8 hygiene (--fail-on).
+
+    With --issue, one issue per folder and environment ("certgov drift: NAME")."""
     from certgov.gitops.markers import drift_marker
     from certgov.render.drift import render_markdown, render_text
     from certgov.run.drift import detect_drift
@@ -68,7 +70,8 @@ def drift_command(
         env,
     )
     document = report.to_json(fail_on)
-    marker = drift_marker(path)
+    marker = drift_marker(path, report.environment)
+    title = f"certgov drift: {report.environment}" if report.environment else "certgov drift"
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))
     elif fmt == "markdown":
@@ -83,7 +86,7 @@ def drift_command(
                 github.close_issue_if_open(issue_repo, marker, "No drift any more: closing.")
             else:
                 github.upsert_issue(
-                    issue_repo, "certgov drift", render_markdown(document, marker=marker), marker
+                    issue_repo, title, render_markdown(document, marker=marker), marker
                 )
     send(notify_urls, "drift", document, report.summary())
     click.get_current_context().exit(document["exit_code"])

@@ -20,6 +20,7 @@ from certgov.errors import (
 from certgov.plan.document import PlanDocument, dumps
 from certgov.policytest import report_lines
 from certgov.render import jsonplan, markdown, text
+from certgov.render.markdown import COMMENT_LIMIT
 from certgov.run.backtest import DEFAULT_MAX_REQUESTS
 from certgov.run.plan import Planning
 from certgov.state import KINDS
@@ -123,6 +124,15 @@ def planning_options(command: F) -> F:
 @click.option(
     "--details-url", metavar="URL", help="Where the full plan is (markdown: when cut to fit)."
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1),
+    default=COMMENT_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="markdown: at most N characters, change details left out from the end to fit "
+    "(GitHub's comment limit; for a comment of several plans, its share).",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option(
     "--snapshot",
@@ -150,6 +160,7 @@ def plan_command(
     out_file: str | None,
     fmt: str,
     details_url: str | None,
+    max_chars: int,
     detailed_exitcode: bool,
     snapshot: str | None,
     max_snapshot_age: str,
@@ -178,7 +189,7 @@ def plan_command(
         Path(out_file).unlink(missing_ok=True)
     try:
         run = plan_folder(path, connector(url, credentials, parallelism, env), how, env)
-        _render(run.document, fmt, path, details_url, no_color)
+        _render(run.document, fmt, path, details_url, max_chars, no_color)
         if run.failed_tests:
             for line in report_lines(run.failed_tests, include_passed=False):
                 click.echo(line, err=True)
@@ -204,7 +215,12 @@ def partial_message(document: PlanDocument) -> str:
 
 
 def _render(
-    document: PlanDocument, fmt: str, path: str, details_url: str | None, no_color: bool
+    document: PlanDocument,
+    fmt: str,
+    path: str,
+    details_url: str | None,
+    max_chars: int,
+    no_color: bool,
 ) -> None:
     out = stdout()
     if fmt == "json":
@@ -212,6 +228,8 @@ def _render(
     elif fmt == "markdown":
         from certgov.gitops.markers import plan_marker
 
-        markdown.render(document, out, marker=plan_marker(path), details_url=details_url)
+        markdown.render(
+            document, out, marker=plan_marker(path), details_url=details_url, limit=max_chars
+        )
     else:
         text.render(document, out, color=use_color(out, no_color))

@@ -3,6 +3,7 @@
     load(path, *, ref=None, environment=None) -> Declarations
                                                 every problem at once, or the desired State
     load_each(path, *, ref=None) -> [Declarations]   as each environment of certgov.yaml sees it
+    load_environments(path) -> (Environment, ...)    certgov.yaml's environments, in rollout order
 
 The loader keeps the line and column of every node, so that each problem (and each lint finding
 later) points at `file:line:col`.
@@ -18,7 +19,14 @@ from certgov.declarations.config import (
     RolloutDefaults,
     SafetyConfig,
 )
-from certgov.declarations.loader import MAX_FILE_BYTES, Declarations, load, load_each
+from certgov.declarations.loader import (
+    MAX_FILE_BYTES,
+    Declarations,
+    load,
+    load_config,
+    load_each,
+    load_environments,
+)
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -30,5 +38,7 @@ __all__ = [
     "RolloutDefaults",
     "SafetyConfig",
     "load",
+    "load_config",
     "load_each",
+    "load_environments",
 ]

@@ -13,7 +13,7 @@ object with `environments: [staging]` exists in those environments only.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -50,6 +50,25 @@ class Environment:
             variables=MappingProxyType(variables),
             after=(doc.get("rollout") or {}).get("after"),
         )
+
+
+def in_rollout_order(environments: Sequence[Environment]) -> tuple[Environment, ...]:
+    """The environments in declaration order, except that each comes after the one its
+    rollouts wait for (`rollout.after`): the order to apply them in. certgov.yaml is checked
+    to hold no cycle; an `after` that names no environment is ignored here."""
+    by_name = {env.name: env for env in environments}
+    ordered: dict[str, Environment] = {}
+
+    def place(env: Environment, seen: tuple[str, ...]) -> None:
+        if env.name in ordered or env.name in seen:
+            return
+        if env.after in by_name:
+            place(by_name[env.after], (*seen, env.name))
+        ordered[env.name] = env
+
+    for env in environments:
+        place(env, ())
+    return tuple(ordered.values())
 
 
 def overlay(config: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -39,7 +39,13 @@ from certgov.declarations import checks
 from certgov.declarations.checks import Declared, locate
 from certgov.declarations.config import CONFIG_FILE, Config
 from certgov.declarations.durations import parse_duration
-from certgov.declarations.environments import MISSING_IN, Environment, annotate, substitute
+from certgov.declarations.environments import (
+    MISSING_IN,
+    Environment,
+    annotate,
+    in_rollout_order,
+    substitute,
+)
 from certgov.declarations.schemas import validate
 from certgov.declarations.sources import (
     DirectoryTree,
@@ -545,6 +551,16 @@ def load_config(path: str | Path, environment: str | None = None) -> Config:
     config = run.config(environment)
     run.problems.raise_if_any()
     return config
+
+
+def load_environments(path: str | Path) -> tuple[Environment, ...]:
+    """The environments certgov.yaml declares (none: empty), each after the one its rollouts
+    wait for; certgov.yaml alone is read, and its problems reported."""
+    try:
+        load_config(path)
+        return ()
+    except EnvironmentRequiredError as exc:
+        return in_rollout_order(load_config(path, exc.names[0]).environments)
 
 
 def load_each(path: str | Path, *, ref: str | None = None) -> list[Declarations]:

@@ -193,12 +193,16 @@ def check(argv: Sequence[str], group: click.Group) -> list[Finding]:
             return [Finding(subject, f"certgov has no command `{subject}`")]
         command, path = sub, [*path, name]
         words = words[1:]
-    return _check_options(command, " ".join(path), words)
+    return _check_options(command, " ".join(path), words, group.context_settings)
 
 
-def _check_options(command: click.Command, path: str, words: list[str]) -> list[Finding]:
+def _check_options(
+    command: click.Command, path: str, words: list[str], settings: Mapping[str, Any]
+) -> list[Finding]:
     findings: list[Finding] = []
-    ctx = click.Context(command, info_name="certgov")
+    # With the CLI's own settings (`-h` as well as `--help`): click keeps the help option it
+    # makes first on the command, and `--help` of the real CLI must show it the same way.
+    ctx = click.Context(command, info_name="certgov", **settings)
     options = {
         opt: param
         for param in command.get_params(ctx)

@@ -54,7 +54,11 @@ def render_text(report: Mapping[str, Any]) -> str:
 
 def render_markdown(report: Mapping[str, Any], *, marker: str | None = None) -> str:
     ref = report["applied_ref"]
-    out = [f"{marker}\n" if marker else "", "### certgov drift\n\n"]
+    env = report.get("environment")
+    out = [
+        f"{marker}\n" if marker else "",
+        f"### certgov drift: {env}\n\n" if env else "### certgov drift\n\n",
+    ]
     counts = (
         f"**{len(report['pending'])} pending** · **{len(report['out_of_band'])} out of band** · "
         f"{len(report['hygiene'])} hygiene findings"

@@ -159,6 +159,13 @@ def _closing(document: PlanDocument) -> str:
     )
 
 
+def heading(document: PlanDocument) -> str:
+    """`### certgov plan`, naming the environment when there is one: a comment may hold the
+    plans of several environments, one section each."""
+    env = document.target.environment
+    return f"### certgov plan: {env}\n\n" if env else "### certgov plan\n\n"
+
+
 def render_text(
     document: PlanDocument,
     *,
@@ -167,7 +174,7 @@ def render_text(
     limit: int = COMMENT_LIMIT,
 ) -> str:
     """The whole comment body, never longer than `limit` characters."""
-    head = [f"{marker}\n" if marker else "", "### certgov plan\n\n", *_opening(document)]
+    head = [f"{marker}\n" if marker else "", heading(document), *_opening(document)]
     changes = document.changes
     for warning in document.warnings:
         head.append(f"> {_escape(warning)}\n")
@@ -212,5 +219,6 @@ def render(
     *,
     marker: str | None = None,
     details_url: str | None = None,
+    limit: int = COMMENT_LIMIT,
 ) -> None:
-    out.write(render_text(document, marker=marker, details_url=details_url))
+    out.write(render_text(document, marker=marker, details_url=details_url, limit=limit))

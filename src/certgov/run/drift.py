@@ -83,6 +83,7 @@ class DriftReport:
     hygiene: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     target: str = ""
+    environment: str | None = None
 
     def exit_code(self, fail_on: str | None) -> int:
         code = 0
@@ -102,17 +103,20 @@ class DriftReport:
 
     def summary(self) -> str:
         """One line for an alert: the counts, and the findings worth waking someone for."""
+        where = f"{self.target} (environment {self.environment})" if self.environment else ""
         line = (
-            f"certgov drift on {self.target}: {len(self.pending)} pending, "
+            f"certgov drift on {where or self.target}: {len(self.pending)} pending, "
             f"{len(self.out_of_band)} out of band, {len(self.hygiene)} hygiene findings"
         )
         alerts = [f for f in self.hygiene if f.level != "note"]
         return "\n".join([line, *(f"- {f.subject}: {f.message}" for f in alerts)])
 
     def to_json(self, fail_on: str | None = None) -> dict[str, Any]:
+        environment = {"environment": self.environment} if self.environment else {}
         return {
             "format_version": "1",
             "target": self.target,
+            **environment,
             "applied_ref": self.applied_ref,
             "pending": self.pending,
             "out_of_band": self.out_of_band,
@@ -350,6 +354,7 @@ def detect_drift(
         head = load(path, ref="HEAD", environment=environment)
         pending = pending_changes(head.state, applied.state)
         report = DriftReport(ref, pending=pending, skipped=skipped)
+    report.environment = applied.environment
     with connect(applied.config.endpoint) as client:
         report.target = canonical_api_root(client.server)
         desired, live, coverage = read_live(client, applied.state, managed_kinds(applied))
