@@ -158,7 +158,30 @@ def rules_section() -> str:
     return "".join(lines)
 
 
-PAGES = {"cli.md": cli_page, "declarations.md": declarations_page}
+def lint_page() -> str:
+    """Every lint rule of the catalogue: id, name, default level, what it finds and why."""
+    from certgov.lint.catalogue import RULES
+
+    lines = [
+        "# Lint rules\n\n",
+        HEADER,
+        "`certgov lint PATH` checks the declarations against the platform's best practice, "
+        "offline. Each finding has a rule id, a level (`error`, `warning`, `note`) and the "
+        "file, line and column it is about; `--fail-on LEVEL` sets which levels fail the run "
+        "(exit 1), `--format sarif` feeds code scanning. In `certgov.yaml`, "
+        "`lint: {disable: [CG004], levels: {CG002: error}}` turns a rule off or changes its "
+        "level; `# certgov: ignore CG001 <reason>` on the line a finding points at silences that "
+        "one finding, and the report keeps it with its reason.\n\n",
+        "| id | name | default level | finds |\n|---|---|---|---|\n",
+    ]
+    lines += [f"| [{r.id}](#{r.id.lower()}) | {r.name} | {r.level} | {r.short} |\n" for r in RULES]
+    for rule in RULES:
+        lines.append(f"\n## {rule.id}\n\n**{rule.name}** ({rule.level}): {rule.short}\n\n")
+        lines.append(f"{rule.help}\n")
+    return "".join(lines)
+
+
+PAGES = {"cli.md": cli_page, "declarations.md": declarations_page, "lint.md": lint_page}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
