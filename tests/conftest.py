@@ -41,6 +41,18 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.setdefault(name, value)
 
 
+# What a CI runner sets that changes what certgov prints (the file-store warning, the environment
+# to plan): the suite runs as on a workstation, wherever it runs; a test that wants a runner's
+# environment sets it itself.
+RUNNER_VARIABLES = ("CI", "GITHUB_ACTIONS", "CERTGOV_ENV")
+
+
+@pytest.fixture(autouse=True)
+def _not_on_a_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in RUNNER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
