@@ -52,6 +52,7 @@ class CloudStore:
     env: dict[str, str]
     records: Callable[[], dict[str, dict[str, Any]]]  # the newest record of each secret
     may_write: Callable[[bool], None]  # whether tokens issued from now on may write
+    history: Callable[[str], list[dict[str, Any]]]  # every record of one secret, oldest first
 
 
 @contextmanager
@@ -73,6 +74,7 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
                     name: json.loads(secret.newest.value) for name, secret in vault.secrets.items()
                 },
                 vault_role,
+                lambda name: [json.loads(value) for value in vault.values(name)],
             )
         return
     manager = FakeSecretManager()
@@ -95,6 +97,7 @@ def running(kind: str, ca: ThrowawayCA, folder: Path) -> Iterator[CloudStore]:
                 if secret.versions
             },
             manager_role,
+            manager.payloads,
         )
 
 
