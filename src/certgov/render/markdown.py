@@ -20,6 +20,7 @@ from certgov.render.text import (
     held_sections,
     missing_secret_lines,
     rollout_lines,
+    rollout_section,
     summary_line,
     target_line,
     test_line,
@@ -143,7 +144,7 @@ def _held(document: PlanDocument) -> str:
         parts.append(f"> [!IMPORTANT]\n> {_escape(missing[0])}\n")
         parts += [f"> - {_escape(line.strip())}\n" for line in missing[1:]]
         parts.append("\n")
-    for heading, lines in held_sections(document.held):
+    for heading, lines in [*held_sections(document.held), *rollout_section(document)]:
         parts.append(f"**{heading}**\n\n")
         parts += [f"- {_escape(line)}\n" for line in lines]
         parts.append("\n")
@@ -183,7 +184,8 @@ def render_text(
     if not changes:
         what = "Nothing to change in what was compared" if document.partial else "No changes"
         head.append(f"{what} · plan `{document.fingerprint[:19]}…`\n")
-        return "".join(head) + _held(document)
+        held = _held(document)
+        return "".join(head) + ("\n" + held if held else "")
     head.append(verdict(document) + "\n\n")
     destructive = [c for c in changes if c.action in DESTRUCTIVE]
     if destructive:

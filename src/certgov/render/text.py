@@ -127,11 +127,28 @@ def rollout_lines(change: Change, decisions: Sequence[RolloutDecision]) -> list[
     ]
 
 
+NO_CHANGES = "No changes. The live tenant matches the declarations."
+NO_CHANGES_HELD = "No changes to apply; the changes held back below are not planned."
+
 HELD_HEADINGS = {
     OWN_ACCOUNT: "Held back: changes that would cut off the account this run is logged in as:",
     DELETE_GRACE: "Held back: deletes waiting out their grace period (manage.<kind>.delete_after):",
     DECLARED_BUT_IGNORED: "Declared but ignored (not planned):",
 }
+
+
+def rollout_section(document: PlanDocument) -> list[tuple[str, list[str]]]:
+    """The rules declared hard that their rollout has not promoted yet, whether or not their
+    policy changes: (heading, lines), or nothing."""
+    rollouts = [d for d in document.rollout if d.state != "promoted"]
+    if not rollouts:
+        return []
+    return [
+        (
+            "Rollouts (rules declared hard, soft until they have earned it):",
+            [f"{d.policy} / {d.rule}: {d.state}: {d.detail}" for d in rollouts],
+        )
+    ]
 
 
 def held_sections(held: Sequence[Held]) -> list[tuple[str, list[str]]]:
@@ -263,7 +280,7 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
         if document.partial:
             w.line("Nothing to change in what was compared; this plan is partial (see above).")
         else:
-            w.line("No changes. The live tenant matches the declarations.")
+            w.line(NO_CHANGES_HELD if document.held else NO_CHANGES)
     else:
         w.line("certgov will perform the following actions:")
         w.line()
@@ -274,14 +291,7 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
     missing = missing_secret_lines(document)
     if missing:
         sections.insert(0, (missing[0], missing[1:]))
-    rollouts = [d for d in document.rollout if d.state != "promoted"]
-    if rollouts:
-        sections.append(
-            (
-                "Rollouts (rules declared hard, soft until they have earned it):",
-                [f"{d.policy} / {d.rule}: {d.state}: {d.detail}" for d in rollouts],
-            )
-        )
+    sections += rollout_section(document)
     for heading, lines in sections:
         _section(w, heading, [line.strip() for line in lines])
     notes = []
