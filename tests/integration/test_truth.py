@@ -108,6 +108,26 @@ def test_a_plan_file_made_for_one_server_is_refused_by_another(
     assert applied.exit_code == 0, applied.output
 
 
+def test_a_plan_file_of_a_relative_folder_applied_elsewhere_says_where_to_run(
+    live_sqlite: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = write_repo(tmp_path / "repo", 1, 0)
+    plan_file = tmp_path / "plan.json"
+    monkeypatch.chdir(repo)
+    assert live_sqlite.cli("plan", "--out", str(plan_file)).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    refused = live_sqlite.cli("apply", str(plan_file))
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        f"error: the plan was made from the declarations in '.', and {tmp_path.resolve()} "
+        "holds no certgov.yaml: run apply in the folder plan ran in\n",
+    )
+    assert list(account_names(live_sqlite)) == ["bootstrap-admin"]
+    monkeypatch.chdir(repo)
+    applied = live_sqlite.cli("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+
+
 def test_certgov_url_overriding_server_is_said(
     live_sqlite: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,10 +243,10 @@ def test_secret_adopt_stores_the_secret_in_use_so_plan_rotates_nothing(
         "secret", "adopt", "ServiceAccount/acct-000", str(repo), "--from-env", "WRONG"
     )
     assert wrong.exit_code == 1
-    assert wrong.stderr.splitlines()[-1].startswith(
-        "error: the secret does not log in as ServiceAccount/acct-000: "
+    assert wrong.stderr.splitlines()[-1] == (
+        "error: the secret does not log in as ServiceAccount/acct-000: the server refused it "
+        "with the account's uuid and client_id (INVALID_CREDENTIALS); nothing was written"
     )
-    assert wrong.stderr.splitlines()[-1].endswith("; nothing was written")
     assert not record_file.exists()
 
     adopted = live_sqlite.cli(

@@ -154,6 +154,12 @@ def _load_plan_file(path: str, options: ApplyOptions) -> tuple[PlanDocument, Dec
             "planning, not to a plan file"
         )
     document = load_plan_file(path)
+    source = Path(document.source.path)
+    if not (source / "certgov.yaml").is_file():
+        raise SourceChangedError(
+            f"the plan was made from the declarations in {document.source.path!r}, and "
+            f"{source.resolve()} holds no certgov.yaml: run apply in the folder plan ran in"
+        )
     decls = load(document.source.path, environment=options.environment)
     if decls.digest != document.source.digest and not options.ignore_source:
         raise SourceChangedError(

@@ -25,8 +25,13 @@ def _prove(server: str, credentials: Credentials, address: str) -> str:
     except AuthenticationError as exc:
         if exc.code in PROVEN_BY:
             return f"the server checked the secret before refusing the login ({exc.code})"
+        why = (
+            "the server refused it with the account's uuid and client_id (INVALID_CREDENTIALS)"
+            if exc.code == "INVALID_CREDENTIALS"
+            else exc.message
+        )
         raise CertgovError(
-            f"the secret does not log in as {address}: {exc.message}; nothing was written"
+            f"the secret does not log in as {address}: {why}; nothing was written"
         ) from None
     return "a login as the account worked; its session is revoked"
 
