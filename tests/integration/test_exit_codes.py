@@ -80,3 +80,22 @@ def test_every_usage_error_of_every_command_exits_1(command: tuple[str, ...]) ->
     assert result.stderr.splitlines()[-1].startswith(
         "Error: No such option '--definitely-not-an-option'"
     )
+
+
+def groups(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The groups that need a command (`certgov server` alone serves)."""
+    found = [] if group.invoke_without_command else [prefix]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += groups(command, (*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", groups(cli), ids=lambda c: " ".join(("certgov", *c)))
+def test_a_group_without_its_command_prints_its_help_alone_and_exits_1(
+    command: tuple[str, ...],
+) -> None:
+    result = CliRunner().invoke(cli, list(command))
+    helped = CliRunner().invoke(cli, [*command, "--help"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == helped.stdout

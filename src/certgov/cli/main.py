@@ -18,6 +18,18 @@ class BadUsage(click.UsageError):
     exit_code = EXIT_ERROR
 
 
+class NoCommand(click.exceptions.NoArgsIsHelpError):
+    """A group called without its command: its help alone, exiting 1 like any bad usage."""
+
+    exit_code = EXIT_ERROR
+
+
+def _usage(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return NoCommand(exc.ctx)
+    return BadUsage(exc.format_message(), exc.ctx)
+
+
 class CertgovGroup(click.Group):
     """A click group whose `invoke` is the one place that turns errors into text and exit codes.
 
@@ -35,16 +47,16 @@ class CertgovGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise BadUsage(exc.format_message(), exc.ctx) from None
+            raise _usage(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
-        except BadUsage:
+        except (BadUsage, NoCommand):
             raise
         except click.UsageError as exc:
-            raise BadUsage(exc.format_message(), exc.ctx) from None
+            raise _usage(exc) from None
         except CertgovError as exc:
             report_error(exc, debug=debug)
             ctx.exit(exc.exit_code)
