@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -57,3 +58,23 @@ def test_the_servers_openapi_document_names_the_contract_it_serves(tmp_path: Pat
     summary = app.openapi()["info"]["summary"]
     assert "docs/api.md" in summary
     assert (docgen.ROOT / "docs" / "api.md").read_text(encoding="utf-8").startswith("# ")
+
+
+def test_every_docs_page_that_code_workflows_and_examples_name_exists() -> None:
+    """A page named in a message, a comment or a workflow is where the reader will look."""
+    root = Path(__file__).parents[2]
+    sources = [
+        root / "README.md",
+        *sorted((root / "src").rglob("*.py")),
+        *sorted((root / "examples").rglob("*.y*ml")),
+        *sorted((root / "examples").rglob("*.md")),
+        *sorted((root / ".github").rglob("*.y*ml")),
+    ]
+    named = {
+        (path.relative_to(root).as_posix(), page)
+        for path in sources
+        for page in re.findall(
+            r"\bdocs/[\w/.-]+\.md\b", path.read_text(encoding="utf-8", errors="replace")
+        )
+    }
+    assert sorted((where, page) for where, page in named if not (root / page).is_file()) == []
