@@ -484,7 +484,7 @@ def test_importing_two_seeded_tenants_into_one_repository_plans_empty_in_both(
         (
             0,
             f"imported environment staging into {out}: 0 declarations shared with other"
-            " environments, 4 only in staging; 4 files written\n",
+            " environments, 4 only in staging; 8 files written\n",
         ),
         (
             0,

@@ -108,10 +108,10 @@ def import_command(
 def _import_environment(out: Path, env: str, kinds: tuple[str, ...], connect: Connect) -> None:
     from certgov.run.importing import import_environment
 
-    result = import_environment(out, env, kinds, connect)
+    result, written = import_environment(out, env, kinds, connect)
     click.echo(
         f"imported environment {env} into {out}:"
         f" {_count(result.shared, 'declaration', 'declarations')} shared with other"
         f" environments, {result.only_here} only in {env};"
-        f" {_count(len(result.files), 'file', 'files')} written"
+        f" {_count(written, 'file', 'files')} written"
     )
