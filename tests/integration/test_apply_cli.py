@@ -113,8 +113,8 @@ def test_a_partial_failure_lists_what_failed_and_the_next_plan_shows_it(
     assert remaining.stdout.splitlines()[:11] == [
         *plan_head(live_sqlite.url).splitlines(),
         "Risks for a security review:",
-        "  ServiceAccount/acct-000: secret rotated: whoever uses the current secret is cut off",
-        "  ServiceAccount/acct-001: secret rotated: whoever uses the current secret is cut off",
+        "  ServiceAccount/acct-000: secret rotated: no one has logged in with the current secret",
+        "  ServiceAccount/acct-001: secret rotated: no one has logged in with the current secret",
         "",
         "certgov will perform the following actions:",
         "",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from certgov.plan.model import Action, Change
+from certgov.plan.model import NEVER_USED, Action, Change
 from certgov.plan.risks import Risk, change_risks
 from certgov.state import POLICY, SERVICE_ACCOUNT, policy_spec, service_account_spec
 
@@ -51,6 +51,21 @@ def account_change(action: Action = "update", **after: Any) -> Change:
             [("policy removed", "none of its rules applies")],
         ),
         (
+            Change("rotate", SERVICE_ACCOUNT, "ci", None, None, reason="secret is 91 days old"),
+            [("secret rotated", "whoever uses the current secret is cut off")],
+        ),
+        (
+            Change(
+                "rotate",
+                SERVICE_ACCOUNT,
+                "ci",
+                None,
+                None,
+                reason=f"the store local has no record at ci; {NEVER_USED}",
+            ),
+            [("secret rotated", "no one has logged in with the current secret")],
+        ),
+        (
             Change("enable", POLICY, "p", {**POLICY_SPEC, "enabled": False}, POLICY_SPEC),
             [("rule made hard", "block_ca_flag now blocks requests")],
         ),
@@ -72,6 +87,8 @@ def account_change(action: Action = "update", **after: Any) -> Change:
         "disabled",
         "account-deleted",
         "policy-deleted",
+        "secret-rotated",
+        "never-used-secret-rotated",
         "policy-enabled",
         "account-created",
     ],

@@ -211,6 +211,10 @@ def _optional(value: Any, build: Any) -> Any:
     return None if value is None else build(value)
 
 
+# The end of a rotation's reason when no one ever logged in with the current secret.
+NEVER_USED = "the account was never used"
+
+
 @dataclass(frozen=True)
 class Change:
     """One difference between desired and live, and what apply will do about it.

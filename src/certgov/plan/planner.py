@@ -17,6 +17,7 @@ from certgov.errors import UnsafePlanError
 from certgov.plan.model import (
     DECLARED_BUT_IGNORED,
     DELETE_GRACE,
+    NEVER_USED,
     OWN_ACCOUNT,
     Action,
     Change,
@@ -74,7 +75,7 @@ def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[s
             if live.meta.get("last_used_at") is None:
                 # Nobody has logged in with the secret (a run that died before storing it):
                 # a new one cuts no one off.
-                return f"{missing}; the account was never used", False
+                return f"{missing}; {NEVER_USED}", False
             return missing, True
         if record.client_id != live.meta.get("client_id") or (
             record.secret_created_at != live_created
