@@ -87,6 +87,20 @@ def test_a_folder_without_certgov_yaml_reports_only_what_says_it_is_certgov(
     )
 
 
+def test_a_folder_above_the_repository_names_the_folders_below_that_hold_certgov_yaml(
+    tmp_path: Path,
+) -> None:
+    write_repo(tmp_path / "infra" / "certgov", {"a.yaml": ACCOUNT.format("a", "read")})
+    code, out, err = _run(str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1] == (
+        f"  {tmp_path}/certgov.yaml: missing: no certgov.yaml in {tmp_path} (certgov does not look"
+        " in parent folders); a declarations repository has certgov.yaml at its root"
+        " (apiVersion: certgov/v1, kind: Config); below it, infra/certgov has one: pass that"
+        " folder"
+    )
+
+
 def test_json_problems_document_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_repo(tmp_path, {"a.yaml": ACCOUNT.format("a", "root")})
     (tmp_path / "certgov.yaml").unlink()

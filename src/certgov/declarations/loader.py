@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -276,6 +276,13 @@ class _Load:
         """certgov.yaml, as `environment` sees it (every problem reported); raises
         EnvironmentRequiredError when it declares environments and none is named."""
         if not self.tree.exists(CONFIG_FILE):
+            below = [f for f in self.tree.files() if PurePosixPath(f).name == CONFIG_FILE]
+            hint = (
+                f"; below it, {', '.join(str(PurePosixPath(f).parent) for f in below[:3])}"
+                f" {'has' if len(below) == 1 else 'have'} one: pass that folder"
+                if below
+                else ": pass that folder, or create it there"
+            )
             self.add(
                 CONFIG_FILE,
                 0,
@@ -283,7 +290,7 @@ class _Load:
                 "",
                 f"missing: no certgov.yaml in {self.display_root or '.'} (certgov does not look"
                 " in parent folders); a declarations repository has certgov.yaml at its root"
-                " (apiVersion: certgov/v1, kind: Config): pass that folder, or create it there",
+                f" (apiVersion: certgov/v1, kind: Config){hint}",
             )
             self.bare = True
             return Config()
