@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
@@ -23,6 +23,10 @@ from certgov.client import ClmClient, Credentials
 from certgov.resources import data_dir
 from certgov.server import Settings, create_app
 from certgov.server.bootstrap import bootstrap_admin
+from tests.loopback import ThrowawayCA
+
+if TYPE_CHECKING:
+    from tests.stores.cloud import CloudStore
 
 
 class ShiftedClock:
@@ -141,3 +145,20 @@ def copy_example(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(data_dir("examples") / name, target)
     return target
+
+
+@pytest.fixture
+def cloud(
+    request: pytest.FixtureRequest,
+    tls_ca: ThrowawayCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[CloudStore]:
+    """The fake of the cloud secret store named by the test's parameter, on loopback, with the
+    environment a process needs to get a token from it with no stored secret."""
+    from tests.stores.cloud import running
+
+    with running(request.param, tls_ca, tmp_path) as store:
+        for name, value in store.env.items():
+            monkeypatch.setenv(name, value)
+        yield store

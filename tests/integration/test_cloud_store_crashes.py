@@ -11,7 +11,6 @@ Credentials through workload identity federation).
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,9 @@ import pytest
 from tests.integration.conftest import LiveServer
 from tests.integration.crashrepo import write_repo
 from tests.integration.test_crash_safety import ACCOUNTS, POLICIES, assert_converged, certgov
-from tests.loopback import ThrowawayCA
-from tests.stores.cloud import CloudStore, account_records, running
+from tests.stores.cloud import CloudStore, account_records
 
 FAILPOINTS = ["before_first_write", "after_create_before_store", "after_store", "after_change:4"]
-
-
-@pytest.fixture
-def cloud(
-    request: pytest.FixtureRequest,
-    tls_ca: ThrowawayCA,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[CloudStore]:
-    with running(request.param, tls_ca, tmp_path) as store:
-        for name, value in store.env.items():
-            monkeypatch.setenv(name, value)
-        yield store
 
 
 @pytest.mark.parametrize(

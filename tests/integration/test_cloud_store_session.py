@@ -8,7 +8,6 @@ Azure or Google Cloud, with a token got with no stored secret, as in CI.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ import pytest
 from certgov.client import ClmClient, Credentials, canonical_api_root
 from certgov.errors import AuthenticationError
 from tests.integration.conftest import LiveServer
-from tests.loopback import ThrowawayCA
-from tests.stores.cloud import CLOUDS, CloudStore, running
+from tests.stores.cloud import CLOUDS, CloudStore
 
 CONFIG = """apiVersion: certgov/v1
 kind: Config
@@ -79,19 +77,6 @@ Also: 1 unchanged, 1 ignored.
 """
 
 
-@pytest.fixture(params=CLOUDS)
-def cloud(
-    request: pytest.FixtureRequest,
-    tls_ca: ThrowawayCA,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[CloudStore]:
-    with running(request.param, tls_ca, tmp_path) as store:
-        for name, value in store.env.items():
-            monkeypatch.setenv(name, value)
-        yield store
-
-
 def logs_in(record: dict[str, str]) -> bool:
     creds = Credentials(record["uuid"], record["client_id"], record["client_secret"])
     try:
@@ -102,6 +87,7 @@ def logs_in(record: dict[str, str]) -> bool:
     return True
 
 
+@pytest.mark.parametrize("cloud", CLOUDS, indirect=True)
 def test_apply_then_rotate_then_plan_has_nothing_to_do(
     live_sqlite: LiveServer, tmp_path: Path, cloud: CloudStore
 ) -> None:

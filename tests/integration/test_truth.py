@@ -122,6 +122,16 @@ def test_a_plan_file_of_a_relative_folder_applied_elsewhere_says_where_to_run(
         f"error: the plan was made from the declarations in '.', and {tmp_path.resolve()} "
         "holds no certgov.yaml: run apply in the folder plan ran in\n",
     )
+    other = tmp_path / "other"
+    shutil.copytree(repo, other)
+    (other / "accounts.yaml").write_text((repo / "accounts.yaml").read_text() + "# edited\n")
+    monkeypatch.chdir(other)
+    elsewhere = live_sqlite.cli("apply", str(plan_file))
+    assert (elsewhere.exit_code, elsewhere.stderr) == (
+        1,
+        f"error: the declarations at . (from here, {other.resolve()}) changed since the plan "
+        "was made; make a new plan, or pass --ignore-source to apply it anyway\n",
+    )
     assert list(account_names(live_sqlite)) == ["bootstrap-admin"]
     monkeypatch.chdir(repo)
     applied = live_sqlite.cli("apply", str(plan_file))
@@ -198,7 +208,7 @@ def test_a_fresh_checkout_does_not_rotate_secrets_in_use_without_rotate_missing(
         1
     ] == (
         "\n"
-        "The store holds no secret for 2 accounts: rotating them cuts off whoever uses the "
+        "The store holds no secret for 2 accounts in use: rotating them cuts off whoever uses the "
         "current secret.\n"
         "  ServiceAccount/acct-000: the store local has no record at accounts/acct-000\n"
         "  ServiceAccount/acct-001: the store local has no record at accounts/acct-001\n"

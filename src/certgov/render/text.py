@@ -170,7 +170,7 @@ def missing_secret_lines(document: PlanDocument) -> list[str]:
     if not missing:
         return []
     lines = [
-        f"The store holds no secret for {_count(len(missing), 'account')}: rotating "
+        f"The store holds no secret for {_count(len(missing), 'account')} in use: rotating "
         f"{'it' if len(missing) == 1 else 'them'} cuts off whoever uses the current secret."
     ]
     lines += [f"  {c.address}: {c.reason}" for c in missing]

@@ -162,8 +162,9 @@ def _load_plan_file(path: str, options: ApplyOptions) -> tuple[PlanDocument, Dec
         )
     decls = load(document.source.path, environment=options.environment)
     if decls.digest != document.source.digest and not options.ignore_source:
+        here = "" if source.is_absolute() else f" (from here, {source.resolve()})"
         raise SourceChangedError(
-            f"the declarations at {document.source.path} changed since the plan was "
+            f"the declarations at {document.source.path}{here} changed since the plan was "
             "made; make a new plan, or pass --ignore-source to apply it anyway"
         )
     return document, decls
