@@ -315,7 +315,7 @@ def test_without_staging_s_credentials_the_production_plan_says_so_and_promotes_
         f"{tenants.head('production', gate='NOT READ')}"
         "warning: rollout gate: the rollouts of environment staging could not be read, so no rule"
         " is promoted: no credentials: pass --credentials FILE, or set CERTGOV_STAGING_UUID,"
-        " CERTGOV_STAGING_CLIENT_ID, CERTGOV_STAGING_CLIENT_SECRET\n"
+        " CERTGOV_STAGING_CLIENT_ID, CERTGOV_STAGING_CLIENT_SECRET\n\n"
         f"{NO_CHANGES}\n\n"
         "Rollouts (rules declared hard, soft until they have earned it):\n"
         "  Web Baseline / require_san: hold: ready here (soft for 15 days, 20 requests, 0"

@@ -276,6 +276,8 @@ def render(document: PlanDocument, out: TextIO, *, color: bool = False) -> None:
     w.line()
     for warning in document.warnings:
         w.line(f"warning: {warning}")
+    if document.warnings:
+        w.line()
     if not document.changes:
         if document.partial:
             w.line("Nothing to change in what was compared; this plan is partial (see above).")
