@@ -141,8 +141,9 @@ def test_run_sets_certgov_env_from_the_environment_input(tmp_path: Path) -> None
     )
 
 
-def _install(env: dict[str, str], *, source: str = "", action: str = "") -> tuple:
-    return _bash(INSTALL, {**env, "CERTGOV_SOURCE": source, "ACTION_PATH": action})
+def _install(env: dict[str, str], *, source: str = "", action: str = "", extras: str = "") -> tuple:
+    step_env = {**env, "CERTGOV_SOURCE": source, "CERTGOV_EXTRAS": extras, "ACTION_PATH": action}
+    return _bash(INSTALL, step_env)
 
 
 def test_install_refuses_a_source_folder_without_certgov(tmp_path: Path) -> None:
@@ -190,24 +191,103 @@ fi
 """
 
 
-def test_install_checks_every_dependency_against_the_lock_then_builds_certgov_offline(
-    tmp_path: Path,
-) -> None:
-    env = _runner(tmp_path)
+ACTION_DIR = ROOT / ".github/actions/certgov"
+PIP = "python -m pip install --quiet --disable-pip-version-check"
+
+
+def _fake_python(env: dict[str, str], tmp_path: Path) -> Path:
+    """FAKE_PYTHON first on PATH; the venv whose pip.log will tell what was installed."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").write_text(FAKE_PYTHON, encoding="utf-8")
     (bin_dir / "python").chmod(0o755)
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
-    action = ROOT / ".github/actions/certgov"
-    venv = Path(env["RUNNER_TEMP"]) / "certgov-venv"
+    return Path(env["RUNNER_TEMP"]) / "certgov-venv"
 
-    result = _install(env, action=str(action))
 
-    pip = "python -m pip install --quiet --disable-pip-version-check"
-    assert result == (0, "certgov --version\n", "")
-    assert (venv / "pip.log").read_text(encoding="utf-8") == (
-        f"{pip} --require-hashes -r {action}/requirements.txt\n"
-        f"{pip} --no-deps --no-build-isolation {ROOT}\n"
+def _installed(venv: Path) -> tuple[str, str]:
+    """What the fake venv's pip log and spec say after an install."""
+    return (
+        (venv / "pip.log").read_text(encoding="utf-8"),
+        (venv / ".certgov-spec").read_text(encoding="utf-8"),
     )
-    assert (venv / ".certgov-spec").read_text(encoding="utf-8") == str(ROOT)
+
+
+def _pip_log(*extras: str) -> str:
+    locks = "".join(f" -r {ACTION_DIR}/requirements-{extra}.txt" for extra in extras)
+    return (
+        f"{PIP} --require-hashes -r {ACTION_DIR}/requirements.txt{locks}\n"
+        f"{PIP} --no-deps --no-build-isolation {ROOT}\n"
+    )
+
+
+def test_install_checks_every_dependency_against_the_lock_then_builds_certgov_offline(
+    tmp_path: Path,
+) -> None:
+    env = _runner(tmp_path)
+    venv = _fake_python(env, tmp_path)
+
+    result = _install(env, action=str(ACTION_DIR))
+
+    assert result == (0, "certgov --version\n", "")
+    assert _installed(venv) == (_pip_log(), f"{ROOT}\n\n")
+
+
+def test_install_takes_each_extra_from_its_own_lock_in_one_pip_call(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _fake_python(env, tmp_path)
+
+    result = _install(env, action=str(ACTION_DIR), extras="vault, server\naws")
+
+    assert result == (0, "certgov --version\n", "")
+    # In the order of the locks; the spec remembers them for the next use of the action.
+    assert _installed(venv) == (_pip_log("aws", "server", "vault"), f"{ROOT}\naws server vault\n")
+
+
+def test_install_refuses_an_extra_without_a_lock_naming_those_there_are(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _fake_python(env, tmp_path)
+
+    result = _install(env, action=str(ACTION_DIR), extras="server,bench")
+
+    assert result == (
+        1,
+        "::error title=certgov::certgov has no extra 'bench' to install: the extras input takes "
+        "aws azure gcp server vault\n",
+        "",
+    )
+    assert not venv.exists()
+
+
+@pytest.mark.parametrize("asked", ["", "server", "vault server"])
+def test_install_reuses_a_venv_that_holds_every_extra_asked_for(tmp_path: Path, asked: str) -> None:
+    env = _runner(tmp_path)
+    venv = _venv(env, f"{ROOT}\nserver vault\n")
+
+    result = _install(env, action=str(ACTION_DIR), extras=asked)
+
+    assert (result, (venv / "pip.log").exists()) == ((0, "certgov --version\n", ""), False)
+
+
+def test_a_later_use_with_another_extra_installs_anew_with_the_extras_of_both(
+    tmp_path: Path,
+) -> None:
+    env = _runner(tmp_path)
+    venv = _fake_python(env, tmp_path)
+    _venv(env, f"{ROOT}\nserver\n")
+
+    result = _install(env, action=str(ACTION_DIR), extras="gcp")
+
+    assert result == (0, "certgov --version\n", "")
+    assert _installed(venv) == (_pip_log("gcp", "server"), f"{ROOT}\ngcp server\n")
+
+
+def test_a_venv_made_from_another_source_is_made_anew_without_its_extras(tmp_path: Path) -> None:
+    env = _runner(tmp_path)
+    venv = _fake_python(env, tmp_path)
+    _venv(env, f"{tmp_path}/other-certgov\nserver\n")
+
+    result = _install(env, action=str(ACTION_DIR), extras="vault")
+
+    assert result == (0, "certgov --version\n", "")
+    assert _installed(venv) == (_pip_log("vault"), f"{ROOT}\nvault\n")
