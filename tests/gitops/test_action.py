@@ -1,7 +1,8 @@
 """The composite action's scripts, run by bash as the runner would, with a stand-in certgov.
 
-The install step's pip calls are not run here (no index to install from): a stand-in python logs
-them. Its choices before that, and its reuse of a venv it made earlier in the job, run as they are.
+The install step's pip calls are not run in most tests: a stand-in python logs them. Its choices
+before that, and its reuse of a venv it made earlier in the job, run as they are. One slow test
+runs the install for real, through the workflow runner, from the package index as a runner would.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from certgov.gitops import workflows
+from tests.gitops.github_fake import FakeGitHub, serving
+from tests.gitops.workflow_runner import Repository, Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = workflows.load(ROOT / ".github/actions/certgov/action.yml")
@@ -291,3 +295,52 @@ def test_a_venv_made_from_another_source_is_made_anew_without_its_extras(tmp_pat
 
     assert result == (0, "certgov --version\n", "")
     assert _installed(venv) == (_pip_log("vault"), f"{ROOT}\nvault\n")
+
+
+# A job that installs certgov with the server extra, then uses it. The runner stands in for
+# setup-python with nothing: the first step puts the Python running these tests on PATH instead.
+SERVER_EXTRA_WORKFLOW = """name: server extra
+on: workflow_dispatch
+permissions: {{}}
+jobs:
+  server:
+    runs-on: ubuntu-latest
+    timeout-minutes: 15
+    permissions: {{}}
+    steps:
+      - name: the Python setup-python would give
+        env:
+          PYTHON_BIN: {python_bin}
+        run: echo "$PYTHON_BIN" >> "$GITHUB_PATH"
+      - uses: OWNER/certgov/.github/actions/certgov@CERTGOV_COMMIT_SHA
+        with:
+          extras: server
+      - name: certgov server --help
+        run: certgov server --help
+      - name: pip check
+        run: python -m pip check
+"""
+
+
+@pytest.mark.slow  # 30 to 90 s: downloads and installs the locked packages
+def test_the_install_step_with_the_server_extra_makes_certgov_server_work(tmp_path: Path) -> None:
+    python_bin = tmp_path / "python-bin"
+    python_bin.mkdir()
+    (python_bin / "python").symlink_to(Path(sys.base_prefix, "bin", "python3"))
+    workflow = tmp_path / "server-extra.yml"
+    workflow.write_text(SERVER_EXTRA_WORKFLOW.format(python_bin=python_bin), encoding="utf-8")
+    with serving(FakeGitHub()) as github:
+        repo = Repository.create("acme/certs", tmp_path / "github", github)
+        repo.commit("main", {"README.md": "declarations\n"}, "a repository")
+        # No certgov given: the action's install step makes the venv itself.
+        runner = Runner(repo, tmp_path / "runs", ROOT, None)
+
+        run = runner.run(workflow, "server-extra.yml", repo.dispatch_event("main"))
+
+    assert run.conclusion == "success", run.failures()
+    _, install, help_, check = run.jobs["server"].steps
+    assert install.outcome == "success"
+    venv = tmp_path / "runs/01-server/temp/certgov-venv"
+    assert (venv / ".certgov-spec").read_text(encoding="utf-8") == f"{ROOT}\nserver\n"
+    assert help_.log.splitlines()[0] == "Usage: certgov server [OPTIONS] [COMMAND] [ARGS]..."
+    assert check.log == "No broken requirements found.\n"
