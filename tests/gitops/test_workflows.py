@@ -143,6 +143,7 @@ def test_the_workflows_call_each_command_the_gitops_issue_needs() -> None:
         "drift",
         "snapshot",
         "environments",
+        "server",  # audit-checkpoint, in drift (hardening-2, point 12)
     }
 
 
@@ -236,9 +237,16 @@ def test_each_set_of_clm_credentials_is_held_by_one_job_and_admin_ones_by_protec
             "${{ matrix.name && format('certgov-{0}', matrix.name) || 'certgov-production' }}",
             [*_fields(f"{own}ADMIN"), *notify],
         ),
+        # With, for the reference server's operators, the database and the checkpoint key
+        # (read twice: whether they are set, then by the step that signs the checkpoint).
         "examples/github/drift.yml:drift": (
             "${{ matrix.name && format('certgov-drift-{0}', matrix.name) || 'certgov-drift' }}",
-            [*_fields(f"{own}DRIFT"), *notify],
+            [
+                *[f"{own}AUDIT_DATABASE_URL"] * 2,
+                *[f"{own}CHECKPOINT_KEY"] * 2,
+                *_fields(f"{own}DRIFT"),
+                *notify,
+            ],
         ),
         # Read accounts only, its environment's and (the rollout gate) the one it waits for.
         "examples/github/plan.yml:plan": (
