@@ -143,6 +143,7 @@ def test_the_workflows_call_each_command_the_gitops_issue_needs() -> None:
         "drift",
         "snapshot",
         "environments",
+        "server",  # audit-checkpoint, in drift (hardening-2, point 12)
     }
 
 
@@ -236,9 +237,16 @@ def test_each_set_of_clm_credentials_is_held_by_one_job_and_admin_ones_by_protec
             "${{ matrix.name && format('certgov-{0}', matrix.name) || 'certgov-production' }}",
             [*_fields(f"{own}ADMIN"), *notify],
         ),
+        # With, for the reference server's operators, the database and the checkpoint key
+        # (read twice: whether they are set, then by the step that signs the checkpoint).
         "examples/github/drift.yml:drift": (
             "${{ matrix.name && format('certgov-drift-{0}', matrix.name) || 'certgov-drift' }}",
-            [*_fields(f"{own}DRIFT"), *notify],
+            [
+                *[f"{own}AUDIT_DATABASE_URL"] * 2,
+                *[f"{own}CHECKPOINT_KEY"] * 2,
+                *_fields(f"{own}DRIFT"),
+                *notify,
+            ],
         ),
         # Read accounts only, its environment's and (the rollout gate) the one it waits for.
         "examples/github/plan.yml:plan": (
@@ -378,15 +386,97 @@ def test_the_actions_lock_pins_every_runtime_dependency_and_the_build_backend_wi
     assert len(hashed) == len(re.findall(r"^[a-z0-9]", text, flags=re.MULTILINE))
 
 
-def test_dependabot_keeps_the_action_pins_and_the_lock_current() -> None:
-    config = workflows.load(ROOT / ".github/dependabot.yml")
+# The extras of pyproject.toml the action offers: all but those for developing certgov.
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+ACTION_EXTRAS = [e for e in PROJECT["optional-dependencies"] if e not in ("dev", "bench")]
+HASHED = re.compile(
+    r"^([a-z0-9][a-z0-9._-]*)==(\S+) \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",
+    flags=re.MULTILINE,
+)
 
+
+def _lock(extra: str | None) -> Path:
+    return LOCK.with_name(f"requirements-{extra}.txt") if extra else LOCK
+
+
+def _pins(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """Each package of a lock: its version and the sha256 of its files."""
+    return {
+        name: (version, frozenset(re.findall(r"sha256:([0-9a-f]{64})", hashes)))
+        for name, version, hashes in HASHED.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+def _extra_lock_command(extra: str) -> str:
+    """pip-compile for an extra's lock, constrained on the base lock and those of the extras
+    before it in pyproject.toml, so that one version of a package serves them all."""
+    before = [None, *ACTION_EXTRAS[: ACTION_EXTRAS.index(extra)]]
+    relative = lambda path: path.relative_to(ROOT).as_posix()  # noqa: E731
+    constraints = sorted(f"--constraint={relative(_lock(e))}" for e in before)
+    return (
+        f"pip-compile --allow-unsafe {' '.join(constraints)} --extra={extra} --generate-hashes "
+        f"--no-emit-index-url --output-file={relative(_lock(extra))} --strip-extras pyproject.toml"
+    )
+
+
+def test_the_action_has_a_lock_for_each_extra_of_certgov_and_no_other() -> None:
+    locks = sorted(p.name for p in LOCK.parent.glob("requirements-*.txt"))
+
+    assert ACTION_EXTRAS == ["server", "vault", "aws", "azure", "gcp"]
+    assert locks == sorted(f"requirements-{extra}.txt" for extra in ACTION_EXTRAS)
+
+
+@pytest.mark.parametrize("extra", ACTION_EXTRAS)
+def test_each_extras_lock_pins_what_the_extra_needs_with_hashes(extra: str) -> None:
+    path = _lock(extra)
+    text = path.read_text(encoding="utf-8")
+    needed = _requirement_names(
+        [*PROJECT["dependencies"], *PROJECT["optional-dependencies"][extra]]
+    )
+
+    assert f"#    {_extra_lock_command(extra)}\n" in text
+    assert sorted(needed - set(_pins(path))) == []
+    # Every requirement line of the file is pinned with hashes.
+    assert len(_pins(path)) == len(re.findall(r"^[a-z0-9]", text, flags=re.MULTILINE))
+
+
+def test_a_package_has_one_version_and_the_same_files_in_every_lock() -> None:
+    seen: dict[str, dict[tuple[str, frozenset[str]], list[str]]] = {}
+    for extra in [None, *ACTION_EXTRAS]:
+        for name, pin in _pins(_lock(extra)).items():
+            seen.setdefault(name, {}).setdefault(pin, []).append(_lock(extra).name)
+
+    assert {
+        name: {f"{version} ({len(files)} files)": locks for (version, files), locks in pins.items()}
+        for name, pins in seen.items()
+        if len(pins) > 1
+    } == {}
+
+
+def test_dependabot_keeps_the_action_pins_and_the_locks_current() -> None:
+    path = ROOT / ".github/dependabot.yml"
+    config = workflows.load(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.dependabot", path],
+        capture_output=True,
+        text=True,
+        env=_offline_env(),
+        check=False,
+    )
+
+    assert (done.returncode, done.stdout) == (0, "ok -- validation done\n")
+    # The pip entry's folder holds every lock: Dependabot reads each requirements*.txt there.
     assert [
-        (u["package-ecosystem"], u.get("directories") or [u["directory"]])
+        (u["package-ecosystem"], u.get("directories") or [u["directory"]], u.get("ignore"))
         for u in config["updates"]
     ] == [
-        ("github-actions", ["/", "/.github/actions/certgov"]),
-        ("pip", ["/.github/actions/certgov"]),
+        ("github-actions", ["/", "/.github/actions/certgov"], None),
+        (
+            "pip",
+            ["/.github/actions/certgov"],
+            # msal, of the azure extra, takes cryptography below 51 only.
+            [{"dependency-name": "cryptography", "versions": [">=51"]}],
+        ),
     ]
 
 

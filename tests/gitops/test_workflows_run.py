@@ -17,6 +17,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certgov.gitops.notify import signature
 from certgov.version import __version__
@@ -489,6 +492,167 @@ def test_drift_does_not_get_its_admin_account_outside_the_default_branch(world: 
     )
 
 
+# -- the audit checkpoint (reference server operators) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointKey:
+    """An Ed25519 key pair as an operator keeps it: the private PEM for the GitHub secret, the
+    public key in a file for verify-audit."""
+
+    private_pem: str
+    public_file: Path
+
+
+def _checkpoint_key(folder: Path) -> CheckpointKey:
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    public_file = folder / "checkpoint-key.pub"
+    public_file.write_bytes(public)
+    return CheckpointKey(private.decode(), public_file)
+
+
+def _verify_audit(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """`certgov server verify-audit` of the server's database, as its operator runs it."""
+    return subprocess.run(
+        [
+            *(str(CERTGOV), "server", "verify-audit", "--database", live.database_url),
+            *("--audit-key", str(live.workdir / "audit.key"), *args),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _left_behind(runs: Path, secret: str) -> list[str]:
+    """Files of the runs (workspaces, RUNNER_TEMP, homes) that hold any line of `secret`."""
+    lines = [line.encode() for line in secret.splitlines() if len(line) > 20]
+    return sorted(
+        str(path.relative_to(runs))
+        for path in runs.rglob("*")
+        if path.is_file() and any(line in path.read_bytes() for line in lines)
+    )
+
+
+def test_drift_keeps_a_signed_checkpoint_of_the_reference_servers_audit_log(
+    world: World, tmp_path: Path
+) -> None:
+    key = _checkpoint_key(tmp_path)
+    world.repo.environments["certgov-drift"].secrets.update(
+        CERTGOV_AUDIT_DATABASE_URL=world.live.database_url,
+        CERTGOV_CHECKPOINT_KEY=key.private_pem,
+    )
+
+    run = world.run("drift", "schedule", world.repo.schedule_event(CRON))
+
+    assert run.conclusion == "success", run.failures()
+    assert [(s.name, s.outcome, s.annotations) for s in run.jobs["drift"].steps[-4:]] == [
+        ("the audit checkpoint's secrets", "success", []),
+        ("OWNER/certgov/.github/actions/certgov@CERTGOV_COMMIT_SHA", "success", []),
+        ("certgov server audit-checkpoint", "success", []),
+        ("keep the audit checkpoint", "success", []),
+    ]
+    uploads = [i for _, action, i in run.stand_ins if action == "actions/upload-artifact"]
+    assert uploads[-1] == {
+        "name": f"audit-checkpoint-{run.id}",
+        "path": f"{tmp_path}/runs/02-drift/temp/checkpoint/checkpoint.json",
+        "if-no-files-found": "error",
+        "retention-days": "90",
+    }
+    kept = _artifact(world, run, f"audit-checkpoint-{run.id}")
+    assert set(kept) == {"checkpoint.json"}
+    checkpoint = tmp_path / "checkpoint.json"
+    checkpoint.write_bytes(kept["checkpoint.json"])
+    signed = json.loads(kept["checkpoint.json"])["checkpoint"]
+
+    verified = _verify_audit(
+        world.live, "--checkpoint", str(checkpoint), "--checkpoint-key", str(key.public_file)
+    )
+
+    assert (verified.returncode, verified.stdout.splitlines(), verified.stderr) == (
+        0,
+        [
+            f"audit chain intact: {signed['event_id']} events",
+            f"checkpoint {checkpoint} (signed {signed['signed_at']}) holds: event "
+            f"{signed['event_id']}",
+        ],
+        "",
+    )
+    # The key went to a file of the step's own, and nowhere else: no log holds it, no file of
+    # the run is left with it.
+    logs = "".join(s.log for s in run.jobs["drift"].steps)
+    (body,) = [line for line in key.private_pem.splitlines() if not line.startswith("-----")]
+    assert (body in logs, _left_behind(tmp_path / "runs", key.private_pem)) == (False, [])
+
+
+def test_the_checkpoint_key_is_removed_when_the_checkpoint_fails(
+    world: World, tmp_path: Path
+) -> None:
+    key = _checkpoint_key(tmp_path)
+    world.repo.environments["certgov-drift"].secrets.update(
+        CERTGOV_AUDIT_DATABASE_URL=f"sqlite:///{tmp_path}/no-such-folder/server.db",
+        CERTGOV_CHECKPOINT_KEY=key.private_pem,
+    )
+
+    run = world.run("drift", "schedule", world.repo.schedule_event(CRON))
+
+    assert run.conclusion == "failure"
+    assert [(s.name, s.outcome) for s in run.jobs["drift"].steps[-2:]] == [
+        ("certgov server audit-checkpoint", "failure"),
+        ("keep the audit checkpoint", "skipped"),
+    ]
+    assert [a["name"] for a in world.github.artifacts(REPO, run.id)] == ["certgov-snapshot"]
+    assert _left_behind(tmp_path / "runs", key.private_pem) == []
+
+
+def test_drift_without_the_checkpoint_secrets_says_it_skips_the_checkpoint(world: World) -> None:
+    run = world.run("drift", "schedule", world.repo.schedule_event(CRON))
+
+    assert run.conclusion == "success", run.failures()
+    assert [(s.name, s.outcome, s.annotations) for s in run.jobs["drift"].steps[-4:]] == [
+        (
+            "the audit checkpoint's secrets",
+            "success",
+            [
+                "notice: audit checkpoint skipped: neither CERTGOV_AUDIT_DATABASE_URL nor "
+                "CERTGOV_CHECKPOINT_KEY is set in this GitHub environment; set both where you "
+                "run certgov's reference server (a SaaS tenant has no database to read; "
+                "docs/github.md says how)"
+            ],
+        ),
+        ("OWNER/certgov/.github/actions/certgov@CERTGOV_COMMIT_SHA", "skipped", []),
+        ("certgov server audit-checkpoint", "skipped", []),
+        ("keep the audit checkpoint", "skipped", []),
+    ]
+    assert [a["name"] for a in world.github.artifacts(REPO, run.id)] == ["certgov-snapshot"]
+
+
+def test_drift_with_one_of_the_checkpoint_secrets_fails_naming_the_other(world: World) -> None:
+    world.repo.environments["certgov-drift"].secrets["CERTGOV_AUDIT_DATABASE_URL"] = (
+        world.live.database_url
+    )
+
+    run = world.run("drift", "schedule", world.repo.schedule_event(CRON))
+
+    assert run.conclusion == "failure"
+    step = _step(run, "drift", "the audit checkpoint's secrets")
+    assert (step.outcome, step.annotations) == (
+        "failure",
+        [
+            "error: the audit checkpoint needs both CERTGOV_AUDIT_DATABASE_URL and "
+            "CERTGOV_CHECKPOINT_KEY in this GitHub environment; CERTGOV_CHECKPOINT_KEY is not "
+            "set (docs/github.md names the secrets)"
+        ],
+    )
+    assert [a["name"] for a in world.github.artifacts(REPO, run.id)] == ["certgov-snapshot"]
+
+
 # -- two environments ------------------------------------------------------------------------------
 
 ENVIRONMENTS = ("staging", "production")
@@ -813,6 +977,49 @@ def test_production_is_not_applied_when_staging_s_apply_is_refused(
     main = repo.sha("refs/heads/main")
     assert [repo.sha(f"refs/tags/certgov-applied-{env}") for env in ENVIRONMENTS] == [main, main]
     assert [a[:2] for a in tenants.approvals] == [("certgov-production", "apply (production)")]
+
+
+def test_each_environment_keeps_its_own_audit_checkpoint_where_its_secrets_are_set(
+    tenants: Tenants, tmp_path: Path
+) -> None:
+    # Staging runs on a reference server of the operators' own; production does not (say, a
+    # SaaS tenant): its GitHub environment has no checkpoint secrets.
+    key = _checkpoint_key(tmp_path)
+    tenants.repo.environments["certgov-drift-staging"].secrets.update(
+        CERTGOV_STAGING_AUDIT_DATABASE_URL=tenants.servers["staging"].database_url,
+        CERTGOV_STAGING_CHECKPOINT_KEY=key.private_pem,
+    )
+
+    run = tenants.run("drift", "schedule", tenants.repo.schedule_event(CRON))
+
+    assert run.conclusion == "success", run.failures()
+    assert sorted(a["name"] for a in tenants.github.artifacts(REPO, run.id)) == [
+        f"audit-checkpoint-staging-{run.id}",
+        "certgov-snapshot-production",
+        "certgov-snapshot-staging",
+    ]
+    staging, production = run.jobs["drift"].instances
+    # The action with the server extra, audit-checkpoint and the upload: run in staging only.
+    assert [[s.outcome for s in job.steps[-3:]] for job in (staging, production)] == [
+        ["success"] * 3,
+        ["skipped"] * 3,
+    ]
+    assert [s.annotations for s in production.steps if s.name.startswith("the audit")] == [
+        [
+            "notice: audit checkpoint skipped: neither CERTGOV_PRODUCTION_AUDIT_DATABASE_URL nor "
+            "CERTGOV_PRODUCTION_CHECKPOINT_KEY is set in this GitHub environment; set both where "
+            "you run certgov's reference server (a SaaS tenant has no database to read; "
+            "docs/github.md says how)"
+        ]
+    ]
+    checkpoint = tmp_path / "staging-checkpoint.json"
+    kept = _artifact_of(tenants, run, f"audit-checkpoint-staging-{run.id}")
+    checkpoint.write_bytes(kept["checkpoint.json"])
+    verified = _verify_audit(
+        tenants.servers["staging"],
+        *("--checkpoint", str(checkpoint), "--checkpoint-key", str(key.public_file)),
+    )
+    assert (verified.returncode, verified.stderr) == (0, "")
 
 
 def _artifact_of(tenants: Tenants, run: Run, name: str) -> dict[str, bytes]:

@@ -586,7 +586,9 @@ class Runner:
         }
 
     def _seed_certgov(self, temp: Path) -> None:
-        """The action's venv, as its install step leaves it, holding a shim to this certgov."""
+        """The action's venv, as its install step leaves it, holding a shim to this certgov:
+        made with every extra the action offers (this certgov's environment has them all), so
+        that a use with `extras:` reuses it too."""
         if self.certgov is None:
             return
         venv = temp / "certgov-venv"
@@ -594,7 +596,9 @@ class Runner:
         shim = venv / "bin/certgov"
         shim.write_text(f'#!/bin/sh\nexec "{self.certgov}" "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
-        (venv / ".certgov-spec").write_text(str(self.action_root), encoding="utf-8")
+        extras = " ".join(action_extras(self.action_root / ".github/actions/certgov"))
+        spec = f"{self.action_root}\n{extras}\n"
+        (venv / ".certgov-spec").write_text(spec, encoding="utf-8")
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -909,6 +913,12 @@ def _key_values(path: Path) -> dict[str, str]:
         elif line.strip():
             raise RunnerError(f"{path.name}: cannot read {line!r}")
     return values
+
+
+def action_extras(folder: Path) -> list[str]:
+    """The extras certgov's action offers: one per lock `requirements-<extra>.txt` beside it."""
+    locks = sorted(folder.glob("requirements-*.txt"))
+    return [lock.name.removeprefix("requirements-").removesuffix(".txt") for lock in locks]
 
 
 def _only(contexts: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
