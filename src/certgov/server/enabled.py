@@ -34,7 +34,12 @@ class EnabledPolicies:
         return self.index(tx).candidates(request.names)
 
     def index(self, tx: Tx) -> PolicyIndex:
-        """The index at the version `tx` reads, rebuilt when that is not the one kept."""
+        """The index at the version `tx` reads, rebuilt when that is not the one kept.
+
+        The version is read before the policies: where each statement sees the latest commits
+        (PostgreSQL's read committed), an index may hold policies newer than its version, never
+        older; the next evaluation then reads the newer version and rebuilds.
+        """
         version = tx.policies.version()
         if version is None:
             return build_index(tx)
