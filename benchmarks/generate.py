@@ -293,3 +293,150 @@ def seed_policies(
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         for _ in pool.map(client.create_policy, policies):
             pass
+
+
+def enabled_policy_bodies(count: int, seed: int = 12) -> list[dict[str, Any]]:
+    """`count` policies, every one enabled; the first ones are the same whatever the count."""
+    rng = random.Random(seed)
+    return [{**policy_body(rng, i), "is_enabled": True} for i in range(count)]
+
+
+def seed_policies_in_store(
+    database_url: str, audit_key: Path, bodies: Sequence[Mapping[str, Any]]
+) -> None:
+    """Create the policies through the server's own code (validated, stored, audited and the
+    policy version moved) in one transaction: many times faster than one request each."""
+    from certgov.server import policies
+    from certgov.server.audit import CLI_ACTOR
+    from certgov.server.auditkey import keyed_store
+
+    now = datetime.now(UTC)
+    store = keyed_store(database_url, audit_key)
+    try:
+        with store.transaction() as tx:
+            for body in bodies:
+                policies.create(tx, CLI_ACTOR, body, now)
+    finally:
+        store.close()
+
+
+# Validities of the recent requests: a policy tightened to 30 days newly blocks the longer ones.
+VALIDITIES = (14, 60, 90)
+TIGHTENED_MAX_DAYS = 30
+
+
+def _rule_values(policy: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {r["action"]: r.get("values") or {} for r in policy["rules"]}
+
+
+def backtest_focus(policies: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The first policy whose maximum validity (if it has one) lets every request through."""
+    for policy in policies:
+        limit = _rule_values(policy).get("enforce_max_validity", {}).get("max_days", 397)
+        if int(limit) >= max(VALIDITIES):
+            return policy
+    raise ValueError("no policy lets 90-day certificates through")
+
+
+def _request(policy: Mapping[str, Any], name: str, validity_days: int) -> dict[str, Any]:
+    """A request for `name` that meets each of the policy's rules (what passing traffic is)."""
+    values = _rule_values(policy)
+    algorithm = values.get("enforce_algorithm", {}).get("algorithm", "rsa")
+    return {
+        "action": policy["matching_criteria"]["action"],
+        "common_name": name,
+        "sans": {"dns": [name]},
+        "key": {"algorithm": "ecdsa", "size": 384}
+        if algorithm == "ecdsa"
+        else {"algorithm": "rsa", "size": 3072},
+        "digest": values.get("enforce_digest", {}).get("digest", "sha256"),
+        "validity_days": min(
+            validity_days, int(values.get("enforce_max_validity", {}).get("max_days", 397))
+        ),
+        "subject": {"organization": "Example Ltd", "country": "NZ"},
+        "key_usage": ["digitalSignature"],
+        "extended_key_usage": ["serverAuth"],
+        "purpose": "server",
+    }
+
+
+def request_bodies(
+    policies: Sequence[Mapping[str, Any]], count: int, focus: Mapping[str, Any], seed: int = 7
+) -> list[dict[str, Any]]:
+    """`count` distinct certificate requests as services send them, each meeting the rules of
+    the policy of its zone: half for names in the zone of the `focus` policy, the others spread
+    over every policy's zone."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(count):
+        policy = focus if k % 2 == 0 else policies[rng.randrange(len(policies))]
+        zone = str(policy["matching_criteria"]["domains"][0]).removeprefix("*.")
+        out.append(_request(policy, f"svc{k}.{zone}", rng.choice(VALIDITIES)))
+    return out
+
+
+def seed_requests(database_url: str, audit_key: Path, bodies: Sequence[Mapping[str, Any]]) -> None:
+    """Evaluate each request as `POST /service/certificates` does (the enabled policies, one
+    `certificate.requested` event each), in one transaction: the recent traffic a back-test
+    reads from the audit log."""
+    from certgov.server import evaluation
+    from certgov.server.audit import Actor
+    from certgov.server.auditkey import keyed_store
+    from certgov.server.ca import load_or_create
+    from certgov.server.enabled import EnabledPolicies
+
+    now = datetime.now(UTC)
+    store = keyed_store(database_url, audit_key)
+    try:
+        ca = load_or_create(store, now)
+        enabled = EnabledPolicies()
+        actor = Actor(None, "benchmark traffic", "127.0.0.1")
+        with store.transaction() as tx:
+            for body in bodies:
+                evaluation.request_certificate(tx, actor, body, now, ca, enabled)
+    finally:
+        store.close()
+
+
+def audit_head(database_url: str) -> int:
+    """The id of the newest audit event."""
+    from certgov.server.store import Store
+
+    store = Store(database_url)
+    try:
+        with store.reading() as tx:
+            return tx.audit.head().last_id
+    finally:
+        store.close()
+
+
+def audit_types(database_url: str, after: int) -> dict[str, int]:
+    """How many events of each type the audit log holds after event `after`."""
+    from certgov.server.store import Store
+
+    store = Store(database_url)
+    counts: dict[str, int] = {}
+    try:
+        with store.reading() as tx:
+            for event_id in range(after + 1, tx.audit.head().last_id + 1):
+                event = tx.audit.get(event_id)
+                if event is not None:
+                    counts[event["type"]] = counts.get(event["type"], 0) + 1
+    finally:
+        store.close()
+    return counts
+
+
+def write_policy(root: Path, body: Mapping[str, Any]) -> None:
+    """Write one policy's declaration file (over the one it had)."""
+    policy_path(root, str(body["name"])).write_text(_dump(policy_document(body)))
+
+
+def tightened(body: Mapping[str, Any], max_days: int = TIGHTENED_MAX_DAYS) -> dict[str, Any]:
+    """The policy with a hard maximum validity of `max_days` (replacing any it had): a change
+    that newly blocks the longer-lived recent requests in its zone."""
+    rules = [r for r in body["rules"] if r["action"] != "enforce_max_validity"]
+    rules.append(
+        {"action": "enforce_max_validity", "fail": "hard", "values": {"max_days": max_days}}
+    )
+    return {**body, "rules": rules}

@@ -7,23 +7,35 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from certgov.run.backtest import DEFAULT_SAMPLE
+
 TARGET_SIZE = 10000
+# The validate figure the first benchmark measured at 2,000 enabled policies (issue [scale-2]).
+VALIDATE_RPS_BEFORE = 10.2
 TARGETS = {
     "plan_requests": ("<=", 125),
     "naive_requests": (">=", 12000),
     "plan_speedup_vs_naive": (">=", 20.0),
+    "plan_speedup_vs_naive_rtt20": (">=", 20.0),
     "plan_seconds": ("<", 5.0),
     "planner_seconds_12k": ("<=", 0.5),
     "planner_growth_10k_to_20k": ("<=", 2.2),
     "peak_rss_mb": ("<=", 250.0),
     "apply_speedup_parallel": (">=", 3.0),
+    "validate_rps_policies_2000": (">=", 10 * VALIDATE_RPS_BEFORE),
+    "validate_rps_ratio_2000_vs_10": (">=", 0.5),
+    "backtest_plan_ratio": ("<=", 2.0),
+    # One changed policy: two dry runs (old and new policy) per sampled request at most.
+    "backtest_audit_events_added": ("<=", 2 * DEFAULT_SAMPLE),
 }
+VALIDATE_AT = (10, 2000)
 
 
 def summarise(
     sizes: Sequence[Mapping[str, Any]],
     apply_runs: Sequence[Mapping[str, Any]],
     cpu_count: int | None = None,
+    validate_runs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The headline figures; taken at 10,000 accounts when measured, else at the largest size."""
     by_n = {s["accounts"]: s for s in sizes}
@@ -42,6 +54,8 @@ def summarise(
         "plan_1pct_changed_seconds": round(base["plan_1pct_changed"]["seconds"], 3),
         "plan_1pct_changed_requests": base["plan_1pct_changed"]["requests"],
     }
+    summary.update(_rtt_summary(base.get("plan_rtt")))
+    summary.update(_backtest_summary(base.get("backtest")))
     if 20000 in by_n and base_n == 10000:
         growth = by_n[20000]["planner"]["planner_seconds"] / base["planner"]["planner_seconds"]
         summary["planner_growth_10k_to_20k"] = round(growth, 2)
@@ -62,7 +76,48 @@ def summarise(
             summary["apply_speedup_cpu_bound"] = round(bound, 2)
     for entry in base.get("throughput", ()):
         summary[f"{entry['call']}_rps"] = round(entry["rps"], 1)
+    summary.update(_validate_summary(validate_runs))
     return summary
+
+
+def _rtt_summary(rtt: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The unchanged plan and the baseline behind the simulated round trip."""
+    if not rtt:
+        return {}
+    suffix = f"_rtt{rtt['rtt_ms']:g}"
+    return {
+        f"plan_seconds{suffix}": round(rtt["plan_seconds"], 3),
+        f"naive_seconds{suffix}": round(rtt["naive_seconds"], 3),
+        f"plan_speedup_vs_naive{suffix}": round(rtt["speedup_vs_naive"], 1),
+    }
+
+
+def _backtest_summary(backtest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The back-testing plan against the same plan without it; the audit events the back-test
+    added are those beyond what the plan without it adds (its login)."""
+    if not backtest:
+        return {}
+    return {
+        "backtest_requests": backtest["requests_seeded"],
+        "backtest_plan_seconds": round(backtest["plan_seconds"], 3),
+        "backtest_plan_seconds_off": round(backtest["plan_seconds_without"], 3),
+        "backtest_plan_ratio": round(
+            backtest["plan_seconds"] / backtest["plan_seconds_without"], 2
+        ),
+        "backtest_sampled": backtest["backtest"].get("sampled", 0),
+        "backtest_audit_events_added": backtest["events_added_with"]
+        - backtest["events_added_without"],
+    }
+
+
+def _validate_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The dry run's throughput by the number of enabled policies, and their ratio."""
+    rps = {run["policies"]: run["rps"] for run in runs}
+    out: dict[str, Any] = {f"validate_rps_policies_{n}": round(r, 1) for n, r in rps.items()}
+    low, high = VALIDATE_AT
+    if low in rps and high in rps:
+        out[f"validate_rps_ratio_{high}_vs_{low}"] = round(rps[high] / rps[low], 2)
+    return out
 
 
 def targets(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -127,6 +182,12 @@ def table(results: Mapping[str, Any]) -> str:
                 f"({entry['requests']} requests, {entry['concurrency']} concurrent, "
                 f"{entry['seconds']:.0f} s, {entry['tool']}, {s['accounts']:,} accounts)"
             )
+    for entry in results.get("validate", ()):
+        lines.append(
+            f"throughput validate {entry['rps']:8.1f} req/s with {entry['policies']:,} enabled"
+            f" policies ({entry['requests']} requests, {entry['concurrency']} concurrent)"
+        )
+    lines.extend(_headline_lines(results["sizes"]))
     lines.append("")
     if not results["targets"]:
         lines.append(f"targets: not judged (they are set for {TARGET_SIZE:,} accounts)")
@@ -137,14 +198,44 @@ def table(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _headline_lines(sizes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The round-trip plan, the back-test and the breakdown, where they were measured."""
+    lines = []
+    for s in sizes:
+        rtt = s.get("plan_rtt")
+        if rtt:
+            lines.append(
+                f"round trip {rtt['rtt_ms']:g} ms, {s['objects']:,} objects: plan"
+                f" {rtt['plan_seconds']:.2f} s, naive {rtt['naive_seconds']:.2f} s"
+                f" ({rtt['naive_requests']} requests): {rtt['speedup_vs_naive']:.1f}x"
+            )
+        bt = s.get("backtest")
+        if bt:
+            lines.append(
+                f"back-test of 1 changed policy over {bt['requests_seeded']:,} recent requests:"
+                f" plan {bt['plan_seconds']:.2f} s vs {bt['plan_seconds_without']:.2f} s without;"
+                f" {bt['backtest'].get('sampled', 0)} sampled, audit events added"
+                f" {bt['events_added_with']} (without: {bt['events_added_without']})"
+            )
+        steps = s.get("breakdown")
+        if steps:
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in steps.items() if isinstance(v, float))
+            lines.append(f"breakdown at {s['objects']:,} objects (s): {parts}")
+    return lines
+
+
 def write_json(path: Path, results: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
 
 
-def plot(path: Path, sizes: Sequence[Mapping[str, Any]], title: str) -> None:
-    """Plan wall time against the number of objects, certgov and the naive baseline."""
-    import matplotlib
+def plot(path: Path, sizes: Sequence[Mapping[str, Any]], title: str) -> bool:
+    """Plan wall time against the number of objects, certgov and the naive baseline; False, and
+    no file, when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -173,3 +264,4 @@ def plot(path: Path, sizes: Sequence[Mapping[str, Any]], title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+    return True

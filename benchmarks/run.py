@@ -20,13 +20,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import plot, summarise, table, targets, write_json
-from benchmarks.scenarios import Options, bench_apply, bench_size
+from benchmarks.report import VALIDATE_AT, plot, summarise, table, targets, write_json
+from benchmarks.scenarios import Options, bench_apply, bench_size, bench_validate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (1000, 5000, 10000)
 LARGE = 20000
 QUICK_SIZES = (50, 100)
+BACKTEST_REQUESTS = 10000
+QUICK_BACKTEST_REQUESTS = 200
 VERSIONED = (
     "certgov",
     "httpx",
@@ -70,6 +72,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=20.0,
         help="Also run the apply figures behind this simulated round trip (0: loopback only).",
     )
+    parser.add_argument(
+        "--plan-rtt-ms",
+        type=float,
+        default=20.0,
+        help="Also run the unchanged plan and the naive baseline behind this round trip (0: not).",
+    )
+    parser.add_argument(
+        "--backtest-requests",
+        type=int,
+        help=f"Recent requests for the back-test figures (default {BACKTEST_REQUESTS:,},"
+        f" {QUICK_BACKTEST_REQUESTS} with --quick; 0: no back-test).",
+    )
     return parser.parse_args(argv)
 
 
@@ -85,8 +99,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load_concurrency=4 if args.quick else 16,
         apply_creates=30 if args.quick else 1000,
         apply_rtt_ms=args.apply_rtt_ms,
+        plan_rtt_ms=args.plan_rtt_ms,
+        backtest_requests=_backtest_requests(args),
     )
-    throughput_at = 10000 if 10000 in sizes else max(sizes)
+    headline = 10000 if 10000 in sizes else max(sizes)
     started = datetime.now(UTC)
     results: dict[str, Any] = {
         "meta": {
@@ -100,6 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "versions": _versions(),
         },
         "sizes": [],
+        "validate": [],
         "apply": [],
     }
     with tempfile.TemporaryDirectory(prefix="certgov-bench-") as tmp:
@@ -111,9 +128,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     n,
                     workdir,
                     options,
-                    with_throughput=not args.no_throughput and n == throughput_at,
+                    headline=n == headline,
+                    with_throughput=not args.no_throughput,
                 )
             )
+        if not args.no_throughput:
+            for policies in VALIDATE_AT:
+                print(f"... validate at {policies:,} enabled policies", file=sys.stderr, flush=True)
+                results["validate"].append(bench_validate(policies, workdir, options))
         if not args.no_apply:
             for rtt_ms in dict.fromkeys((0.0, options.apply_rtt_ms)):
                 for parallelism in (1, 8):
@@ -124,9 +146,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     results["apply"].append(bench_apply(parallelism, workdir, options, rtt_ms))
     results["meta"]["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    results["summary"] = summarise(results["sizes"], results["apply"], results["meta"]["cpus"])
+    results["summary"] = summarise(
+        results["sizes"], results["apply"], results["meta"]["cpus"], results["validate"]
+    )
     results["targets"] = targets(results["summary"])
     return results
+
+
+def _backtest_requests(args: argparse.Namespace) -> int:
+    if args.backtest_requests is not None:
+        return max(0, int(args.backtest_requests))
+    return QUICK_BACKTEST_REQUESTS if args.quick else BACKTEST_REQUESTS
 
 
 def _cpu_count() -> int:
@@ -150,10 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     stem = output_stem(args, datetime.now(UTC))
     json_path = args.results_dir / f"{stem}.json"
     png_path = args.results_dir / f"{stem}.png"
-    results["meta"]["plot"] = png_path.name
-    write_json(json_path, results)
     database = results["meta"]["database"]
-    plot(png_path, results["sizes"], f"certgov plan vs one GET per object ({database}, 2 cores)")
+    title = f"certgov plan vs one GET per object ({database}, 2 cores)"
+    plotted = plot(png_path, results["sizes"], title)
+    results["meta"]["plot"] = png_path.name if plotted else None
+    write_json(json_path, results)
     print(table(results))
-    print(f"\nresults: {json_path}\nplot:    {png_path}")
+    print(f"\nresults: {json_path}")
+    if plotted:
+        print(f"plot:    {png_path}")
+    else:
+        print("plot:    skipped: matplotlib is not installed (pip install -e '.[bench]')")
     return 0

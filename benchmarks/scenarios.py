@@ -13,19 +13,35 @@ from typing import Any
 
 import httpx
 
+from benchmarks.breakdown import breakdown
 from benchmarks.generate import (
     Dataset,
     account_path,
+    audit_head,
+    audit_types,
+    backtest_focus,
+    enabled_policy_bodies,
     make_dataset,
     policy_path,
+    request_bodies,
     seed_accounts,
     seed_policies,
+    seed_policies_in_store,
+    seed_requests,
+    tightened,
+    write_policy,
     write_repo,
     write_secrets,
 )
 from benchmarks.load import measure as measure_throughput
-from benchmarks.measure import BenchmarkError, python_module, run_process, time_calls
-from benchmarks.server import RunningServer, bootstrap, fresh_database, start_server
+from benchmarks.measure import (
+    BenchmarkError,
+    ProcessRun,
+    python_module,
+    run_process,
+    time_calls,
+)
+from benchmarks.server import AUDIT_KEY, RunningServer, bootstrap, fresh_database, start_server
 from certgov.client import ClmClient, Credentials
 
 EXIT_CHANGES = 2
@@ -40,6 +56,10 @@ class Options:
     load_concurrency: int
     apply_creates: int
     apply_rtt_ms: float = 0
+    # The unchanged plan and the naive baseline again behind this round trip (0: not).
+    plan_rtt_ms: float = 0
+    # Recent certificate requests in the audit log for the back-test (0: no back-test figures).
+    backtest_requests: int = 0
     # False only to try the benchmark against a server without the policy endpoints.
     policies: bool = True
 
@@ -55,9 +75,30 @@ def _counted(workdir: Path, args: list[str], ok: tuple[int, ...]) -> tuple[dict[
     return json.loads(count_file.read_text()), run
 
 
-def _certgov_plan(repo: Path, server: RunningServer, ok: tuple[int, ...]) -> Any:
-    args = ["plan", str(repo), *_api_args(server), "--detailed-exitcode", "--no-color"]
+def _certgov_plan(
+    repo: Path, server: RunningServer, ok: tuple[int, ...], *extra: str
+) -> ProcessRun:
+    args = ["plan", str(repo), *_api_args(server), "--detailed-exitcode", "--no-color", *extra]
     return run_process(python_module("certgov", *args), ok=ok)
+
+
+def _median(runs: list[ProcessRun]) -> float:
+    times = sorted(r.seconds for r in runs)
+    return times[len(times) // 2]
+
+
+def _naive(repo: Path, server: RunningServer, workdir: Path) -> tuple[ProcessRun, int]:
+    """The naive baseline, once (it is the slow one): its run and its request count."""
+    count_file = workdir / "naive.json"
+    naive = run_process(
+        python_module(
+            "benchmarks.naive", str(repo), *_api_args(server), "--count-file", str(count_file)
+        )
+    )
+    counts = json.loads(count_file.read_text())
+    if any(counts["summary"].get(a, 0) for a in ("create", "update", "delete", "rotate")):
+        raise BenchmarkError(f"the naive plan is not empty: {counts['summary']}")
+    return naive, int(counts["requests"])
 
 
 def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, Any]:
@@ -104,21 +145,18 @@ def _planner_alone(repo: Path, server: RunningServer, repeat: int) -> dict[str, 
     }
 
 
-def _change_one_percent(repo: Path, dataset: Dataset) -> dict[str, int]:
-    """Change the description of every 100th account and policy declaration."""
+def _change_one_percent(repo: Path, dataset: Dataset) -> tuple[dict[str, int], dict[Path, str]]:
+    """Change the description of every 100th account and policy declaration; answer how many,
+    and the files' texts before."""
     accounts = dataset.accounts[::100]
     policies = dataset.policies[::100]
-    for body in accounts:
-        path = account_path(repo, body["name"])
-        path.write_text(
-            path.read_text().replace(body["description"], body["description"] + " (v2)")
-        )
-    for body in policies:
-        path = policy_path(repo, body["name"])
-        path.write_text(
-            path.read_text().replace(body["description"], body["description"] + " (v2)")
-        )
-    return {"accounts": len(accounts), "policies": len(policies)}
+    originals: dict[Path, str] = {}
+    changed = [(account_path(repo, b["name"]), b) for b in accounts]
+    changed += [(policy_path(repo, b["name"]), b) for b in policies]
+    for path, body in changed:
+        originals[path] = text = path.read_text()
+        path.write_text(text.replace(body["description"], body["description"] + " (v2)"))
+    return {"accounts": len(accounts), "policies": len(policies)}, originals
 
 
 def _login(server: RunningServer) -> tuple[dict[str, str], str]:
@@ -139,27 +177,28 @@ VALIDATE_REQUEST = {
 }
 
 
+CALLS = ("login", "verify", "validate")
+
+
 def throughput(
-    server: RunningServer, options: Options, *, validate: bool = True
+    server: RunningServer, options: Options, calls: tuple[str, ...] = CALLS
 ) -> list[dict[str, Any]]:
-    """login, verify and validate, each for `load_seconds`, from a second process."""
+    """Each of `calls` (login, verify, validate) for `load_seconds`, from a second process."""
     creds, token = _login(server)
     base = f"{server.url}/api/v1"
-    calls = [
-        ("login", f"{base}/service-account/auth", "POST", None, creds),
-        ("verify", f"{base}/service-account/auth/verify", "GET", token, None),
-        (
-            "validate",
+    requests = {
+        "login": (f"{base}/service-account/auth", "POST", None, creds),
+        "verify": (f"{base}/service-account/auth/verify", "GET", token, None),
+        "validate": (
             f"{base}/service/policies/validate",
             "POST",
             token,
             {"request": VALIDATE_REQUEST},
         ),
-    ]
+    }
     results = []
-    if not validate:
-        calls.pop()
-    for call, url, method, bearer, body in calls:
+    for call in calls:
+        url, method, bearer, body = requests[call]
         figure = measure_throughput(
             call,
             url,
@@ -175,10 +214,96 @@ def throughput(
     return results
 
 
-def bench_size(
-    accounts: int, workdir: Path, options: Options, *, with_throughput: bool = False
+def plan_behind_rtt(repo: Path, database: str, workdir: Path, options: Options) -> dict[str, Any]:
+    """The unchanged plan and the naive baseline again, through a second server process on the
+    same database that answers each request after a simulated round trip (benchmarks/delayed.py):
+    a CLM in another network, where every request costs its latency."""
+    with start_server(database, workdir, options.plan_rtt_ms) as server:
+        runs = [_certgov_plan(repo, server, (0,)) for _ in range(options.plan_repeat)]
+        naive, naive_requests = _naive(repo, server, workdir)
+    plan_seconds = _median(runs)
+    return {
+        "rtt_ms": options.plan_rtt_ms,
+        "plan_seconds": plan_seconds,
+        "plan_seconds_runs": [round(r.seconds, 3) for r in runs],
+        "naive_seconds": naive.seconds,
+        "naive_requests": naive_requests,
+        "speedup_vs_naive": naive.seconds / plan_seconds,
+    }
+
+
+def bench_backtest(
+    repo: Path, dataset: Dataset, server: RunningServer, workdir: Path, options: Options
 ) -> dict[str, Any]:
-    """Every plan figure for one size, on one fresh server."""
+    """A plan that changes one policy, with its back-test over the recent requests and with
+    `--backtest-days 0`, alternately; and the audit events each added.
+
+    `backtest_requests` recent requests go into the audit log first, each meeting the rules of
+    its zone's policy, half of them in the changed policy's zone; the change gives that policy a
+    hard maximum validity of 30 days, so that the back-test finds requests it would newly block
+    and its sample fills.
+    """
+    database = server.database_url
+    focus = backtest_focus(dataset.policies)
+    bodies = request_bodies(dataset.policies, options.backtest_requests, focus)
+    out: dict[str, Any] = {"requests_seeded": len(bodies), "changed_policy": focus["name"]}
+    out["seed_seconds"] = time_calls(
+        lambda: seed_requests(database, workdir / AUDIT_KEY, bodies), 1
+    ).best
+    path = policy_path(repo, focus["name"])
+    original = path.read_text()
+    write_policy(repo, tightened(focus))
+    document = workdir / "backtest-plan.json"
+    with_backtest: list[ProcessRun] = []
+    without: list[ProcessRun] = []
+    try:
+        for i in range(options.plan_repeat):
+            before = audit_head(database)
+            without.append(_certgov_plan(repo, server, (EXIT_CHANGES,), "--backtest-days", "0"))
+            middle = audit_head(database)
+            with_backtest.append(
+                _certgov_plan(repo, server, (EXIT_CHANGES,), "--out", str(document))
+            )
+            if i == 0:
+                out["events_added_without"] = middle - before
+                out["events_added_with"] = audit_head(database) - middle
+                out["event_types_with"] = audit_types(database, middle)
+    finally:
+        path.write_text(original)
+    [change] = [c for c in json.loads(document.read_text())["changes"] if c.get("backtest")]
+    out["backtest"] = change["backtest"]
+    out["plan_seconds"] = _median(with_backtest)
+    out["plan_seconds_runs"] = [round(r.seconds, 3) for r in with_backtest]
+    out["plan_seconds_without"] = _median(without)
+    out["plan_seconds_without_runs"] = [round(r.seconds, 3) for r in without]
+    return out
+
+
+def bench_validate(policies: int, workdir: Path, options: Options) -> dict[str, Any]:
+    """The dry run's throughput with `policies` enabled policies, on a fresh server."""
+    with (
+        tempfile.TemporaryDirectory(dir=workdir) as tmp,
+        fresh_database(Path(tmp), options.postgres) as database,
+    ):
+        root = Path(tmp)
+        bootstrap(database, root / "admin.json")
+        seed_policies_in_store(database, root / AUDIT_KEY, enabled_policy_bodies(policies))
+        with start_server(database, root) as server:
+            [figure] = throughput(server, options, ("validate",))
+    return {"policies": policies, **figure}
+
+
+def bench_size(
+    accounts: int,
+    workdir: Path,
+    options: Options,
+    *,
+    headline: bool = False,
+    with_throughput: bool = True,
+) -> dict[str, Any]:
+    """Every plan figure for one size, on one fresh server; at the `headline` size (the one
+    the summary is taken at) also the plan behind a round trip, where its time goes, the
+    back-test and, `with_throughput`, the server's throughput."""
     dataset = make_dataset(accounts, accounts // 5 if options.policies else 0)
     out: dict[str, Any] = {
         "accounts": len(dataset.accounts),
@@ -215,24 +340,9 @@ def bench_size(
                 "cpu_seconds": runs[0].cpu_seconds,
             }
 
-            # The naive baseline, once (it is the slow one).
-            count_file = workdir / "naive.json"
-            naive = run_process(
-                python_module(
-                    "benchmarks.naive",
-                    str(repo),
-                    *_api_args(server),
-                    "--count-file",
-                    str(count_file),
-                )
-            )
-            naive_counts = json.loads(count_file.read_text())
-            if any(
-                naive_counts["summary"].get(a, 0) for a in ("create", "update", "delete", "rotate")
-            ):
-                raise BenchmarkError(f"the naive plan is not empty: {naive_counts['summary']}")
+            naive, naive_requests = _naive(repo, server, workdir)
             out["naive"] = {
-                "requests": naive_counts["requests"],
+                "requests": naive_requests,
                 "seconds": naive.seconds,
                 "peak_rss_mb": naive.peak_rss_mb,
                 "parallelism": 8,
@@ -240,9 +350,15 @@ def bench_size(
             out["speedup_vs_naive"] = naive.seconds / out["plan"]["seconds"]
 
             out["planner"] = _planner_alone(repo, server, options.planner_repeat)
+            if headline:
+                if options.plan_rtt_ms:
+                    out["plan_rtt"] = plan_behind_rtt(repo, database, workdir, options)
+                out["breakdown"] = breakdown(
+                    repo, server.url, server.admin_file, server.pid, options.plan_repeat
+                )
 
             # 1 % of the objects changed: updates, and the changed policies dry-run.
-            changed = _change_one_percent(repo, dataset)
+            changed, originals = _change_one_percent(repo, dataset)
             counts, _ = _counted(
                 workdir,
                 ["plan", str(repo), *_api_args(server), "--detailed-exitcode"],
@@ -256,8 +372,13 @@ def bench_size(
                 "seconds": run.seconds,
                 "peak_rss_mb": run.peak_rss_mb,
             }
-            if with_throughput:
-                out["throughput"] = throughput(server, options, validate=options.policies)
+            for path, text in originals.items():
+                path.write_text(text)
+            if headline and options.backtest_requests and dataset.policies:
+                out["backtest"] = bench_backtest(repo, dataset, server, workdir, options)
+            if headline and with_throughput:
+                calls = CALLS if options.policies else CALLS[:2]
+                out["throughput"] = throughput(server, options, calls)
     shutil.rmtree(workdir / f"repo-{accounts}", ignore_errors=True)
     return out
 

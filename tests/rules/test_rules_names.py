@@ -3,7 +3,11 @@ characters that display as nothing; and when two names are one."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from certgov.rules import names
 from certgov.rules.names import name_character_problem, name_key
@@ -67,6 +71,25 @@ def test_every_default_ignorable_code_point_is_refused_and_nothing_else_by_its_t
     tabled = {cp for low, high in names._DEFAULT_IGNORABLE for cp in range(low, high + 1)}
     assert [cp for cp in sorted(ignorable) if name_character_problem(f"a{chr(cp)}b") is None] == []
     assert tabled <= ignorable
+
+
+def _by_code_point(name: str) -> str | None:
+    """The checks one character at a time, as for any name outside printable ASCII."""
+    problem = names.control_character_problem(name)
+    if problem is None:
+        for char in name:
+            if names._invisible(char):
+                return f"must not hold the format or default-ignorable character U+{ord(char):04X}"
+        if not unicodedata.is_normalized("NFC", name):
+            return "must be in Unicode normalisation form NFC"
+        if name != name.strip():
+            return "must not begin or end with white space"
+    return problem
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)) | st.text(st.characters(max_codepoint=0x2100)))
+def test_the_printable_ascii_shortcut_answers_as_the_checks_by_code_point(name: str) -> None:
+    assert name_character_problem(name) == _by_code_point(name)
 
 
 @pytest.mark.parametrize(

@@ -10,4 +10,5 @@ Shared by the reference server, lint and offline policy tests; imports nothing e
     request     §4.3 requests: CertRequest, parse_request (fields or CSR), request_to_json
     csr         reading a PEM CSR into request fields (used by parse_request)
     engine      one check per rule, the merge, evaluate() -> Evaluation; PolicyInput.from_json
+    index       PolicyIndex: policies by the names their patterns match, to narrow evaluate()
 """

@@ -14,6 +14,7 @@ from certgov.server import errors
 from certgov.server.auditkey import keyed_store
 from certgov.server.ca import load_or_create
 from certgov.server.context import Server
+from certgov.server.enabled import EnabledPolicies
 from certgov.server.middleware import AccessLog, BodyLimit
 from certgov.server.models import CertificateRequest, Health, PolicyIn, ValidateIn
 from certgov.server.ratelimit import RateLimiter
@@ -29,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = keyed_store(settings.database_url, settings.audit_key_path)
     ca = load_or_create(store, settings.now())
-    server = Server(settings, store, RateLimiter(settings.rate_limit, settings.clock), ca)
+    limiter = RateLimiter(settings.rate_limit, settings.clock)
+    server = Server(settings, store, limiter, ca, EnabledPolicies())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

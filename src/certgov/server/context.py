@@ -1,4 +1,5 @@
-"""What every route reaches through `request.app.state.server`: settings, store, rate limiter."""
+"""What every route reaches through `request.app.state.server`: settings, store, rate limiter,
+CA and the enabled policies' index."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 
 from certgov.server.ca import LocalCA
+from certgov.server.enabled import EnabledPolicies
 from certgov.server.netaddr import IPAddress, client_address
 from certgov.server.ratelimit import RateLimiter
 from certgov.server.settings import Settings
@@ -31,6 +33,7 @@ class Server:
     store: Store
     limiter: RateLimiter
     ca: LocalCA
+    enabled: EnabledPolicies
 
     def now(self) -> datetime:
         return self.settings.now()

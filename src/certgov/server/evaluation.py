@@ -15,6 +15,7 @@ from certgov.server import policies, problems
 from certgov.server.audit import Actor, AuditRecord, Target
 from certgov.server.ca import LocalCA
 from certgov.server.context import iso
+from certgov.server.enabled import EnabledPolicies
 from certgov.server.idempotency import Answer
 from certgov.server.store import Tx
 
@@ -37,7 +38,9 @@ def _summary(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def dry_run(tx: Tx, actor: Actor, body: Any, now: datetime) -> dict[str, Any]:
+def dry_run(
+    tx: Tx, actor: Actor, body: Any, now: datetime, enabled: EnabledPolicies
+) -> dict[str, Any]:
     """Evaluate as issuance would (enabled policies), or one named or inline policy."""
     if not isinstance(body, dict):
         raise problems.validation_error([{"field": "body", "message": "must be an object"}])
@@ -70,7 +73,7 @@ def dry_run(tx: Tx, actor: Actor, body: Any, now: datetime) -> dict[str, Any]:
         assert isinstance(inline, dict)
         evaluation = evaluate(request, [PolicyInput.from_json(inline)], ignore_enabled=True)
     else:
-        evaluation = evaluate(request, policies.enabled_inputs(tx))
+        evaluation = evaluate(request, enabled.candidates(tx, request))
     details = {**_summary(evaluation), "mode": _mode(body), "request": request_to_json(request)}
     tx.audit.append(AuditRecord("policy.validated", actor, target, details=details), iso(now))
     return {"success": True, "data": evaluation.to_json()}
@@ -82,13 +85,15 @@ def _mode(body: dict[str, Any]) -> str:
     return "inline" if "policy" in body else "enabled"
 
 
-def request_certificate(tx: Tx, actor: Actor, body: Any, now: datetime, ca: LocalCA) -> Answer:
+def request_certificate(
+    tx: Tx, actor: Actor, body: Any, now: datetime, ca: LocalCA, enabled: EnabledPolicies
+) -> Answer:
     """Evaluate the enabled policies; block is 422 POLICY_VIOLATION, otherwise 201.
 
     Both outcomes are answers, not raised errors, so that the audit event commits either way.
     """
     request = parse(body)
-    evaluation = evaluate(request, policies.enabled_inputs(tx))
+    evaluation = evaluate(request, enabled.candidates(tx, request))
     data = evaluation.to_json()
     blocked = not evaluation.allowed
     details = {**_summary(evaluation), "request": request_to_json(request)}

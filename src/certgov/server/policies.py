@@ -149,8 +149,3 @@ def delete(tx: Tx, actor: Actor, policy_id: int, now: datetime, if_match: str | 
     policy = _get_matching(tx, policy_id, if_match)
     tx.policies.delete(policy_id)
     _audit(tx, "deleted", actor, policy, iso(now), before=spec(policy))
-
-
-def enabled_inputs(tx: Tx) -> list[PolicyInput]:
-    """Every enabled policy, as the rule engine takes them."""
-    return [engine_input(p) for p in tx.policies.enabled()]

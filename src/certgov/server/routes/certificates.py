@@ -36,7 +36,9 @@ def request_certificate(
     server = server_of(request)
 
     def create(tx: Tx) -> Answer:
-        return evaluation.request_certificate(tx, principal.actor, body, server.now(), server.ca)
+        return evaluation.request_certificate(
+            tx, principal.actor, body, server.now(), server.ca, server.enabled
+        )
 
     identity = {"path": request.url.path, "body": body}
     return run_idempotent(server, principal.uuid, idempotency_key, identity, create).response()

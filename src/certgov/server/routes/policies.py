@@ -88,7 +88,7 @@ def create_policy(
 def validate(body: Body, request: Request, principal: Reader) -> dict[str, Any]:
     server = server_of(request)
     with server.store.transaction() as tx:
-        return evaluation.dry_run(tx, principal.actor, body, server.now())
+        return evaluation.dry_run(tx, principal.actor, body, server.now(), server.enabled)
 
 
 @router.get(

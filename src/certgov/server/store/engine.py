@@ -92,6 +92,7 @@ class Store:
             t.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             _insert_missing(conn, t.chain_head, {"id": 1, "last_id": 0, "last_hash": GENESIS})
+            _insert_missing(conn, t.policy_version, {"id": 1, "version": 0})
             _insert_missing(
                 conn, t.server_keys, {"name": CLIENT_SECRET_KEY, "value": new_server_key()}
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, TypedDict, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
 from certgov.server.store import schema as t
 from certgov.server.store.base import SqlArea, attempt, decoded, keyed, revise
@@ -13,6 +13,7 @@ from certgov.server.store.errors import NameTaken
 
 MAX_ID = 2**31 - 1
 """The largest id an `Integer` id column holds on every backend (PostgreSQL's `integer`)."""
+VERSION_ROW = 1
 
 
 class Policy(TypedDict):
@@ -37,7 +38,8 @@ class Policies(Protocol):
     (`certgov.rules.names.name_key`): a write that would repeat one raises `NameTaken` and
     changes nothing, whoever else writes at the same time (a unique index decides).
     Every `update` adds one to `revision`, the object's ETag. Every change of a policy goes
-    through `insert`, `update` or `delete`.
+    through `insert`, `update` or `delete`, and each adds one to the `version` of all policies
+    in the same transaction: whoever sees the change sees the version move.
     """
 
     def get(self, policy_id: int) -> Policy | None:
@@ -51,6 +53,10 @@ class Policies(Protocol):
 
     def enabled(self) -> list[Policy]:
         """Every enabled policy, in name order: what issuance evaluates."""
+
+    def version(self) -> int | None:
+        """The version of all policies, which every change moves; None when the database has
+        no version row (`Store.create_schema` makes it), so that nothing is kept by version."""
 
     def insert(self, values: Mapping[str, Any]) -> Policy:
         """Add a policy from its column values but the id; answer it as stored."""
@@ -84,6 +90,12 @@ class SqlPolicies(SqlArea, Policies):
     def enabled(self) -> list[Policy]:
         return self._select([t.policies.c.is_enabled.is_(True)])
 
+    def version(self) -> int | None:
+        row = t.policy_version
+        found = self.conn.execute(select(row.c.version).where(row.c.id == VERSION_ROW))
+        value = found.scalar_one_or_none()
+        return None if value is None else int(value)
+
     def insert(self, values: Mapping[str, Any]) -> Policy:
         result = attempt(self.conn, insert(t.policies).values(**keyed(values)))
         if result is None:
@@ -91,16 +103,27 @@ class SqlPolicies(SqlArea, Policies):
         # Not RETURNING: SQLite cannot release the savepoint while its rows are unread.
         key = result.inserted_primary_key
         assert key is not None
+        self._bump()
         return self._stored(int(key[0]))
 
     def update(self, policy_id: int, changes: Mapping[str, Any]) -> Policy:
         policies = t.policies
         if not revise(self.conn, policies, policies.c.id == policy_id, changes):
             raise NameTaken("policy", changes.get("name"))
+        self._bump()
         return self._stored(policy_id)
 
     def delete(self, policy_id: int) -> None:
         self.conn.execute(delete(t.policies).where(t.policies.c.id == policy_id))
+        self._bump()
+
+    def _bump(self) -> None:
+        # On PostgreSQL the row stays locked until commit: policy writers queue here, and no
+        # two changes can leave the same version behind.
+        row = t.policy_version
+        self.conn.execute(
+            update(row).where(row.c.id == VERSION_ROW).values(version=row.c.version + 1)
+        )
 
     def _select(
         self, conds: list[ColumnElement[bool]], offset: int | None = None, limit: int | None = None

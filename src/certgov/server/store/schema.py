@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -141,6 +142,16 @@ policies = Table(
     # Ids are never reused (PostgreSQL's sequence does not; SQLite needs AUTOINCREMENT): a new
     # policy must not inherit a deleted one's id, ETag ("<id>-1") or audit history.
     sqlite_autoincrement=True,
+)
+
+# One row (id 1), its version bumped in the transaction of every policy change (`Policies`
+# insert, update, delete): a server keeps what it derives from the enabled policies (their index
+# by domain) until the version moves, and every server on the database sees it move.
+policy_version = Table(
+    "policy_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
 )
 
 certificate_authority = Table(
