@@ -3,8 +3,6 @@ characters that display as nothing; and when two names are one."""
 
 from __future__ import annotations
 
-import unicodedata
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,23 +71,9 @@ def test_every_default_ignorable_code_point_is_refused_and_nothing_else_by_its_t
     assert tabled <= ignorable
 
 
-def _by_code_point(name: str) -> str | None:
-    """The checks one character at a time, as for any name outside printable ASCII."""
-    problem = names.control_character_problem(name)
-    if problem is None:
-        for char in name:
-            if names._invisible(char):
-                return f"must not hold the format or default-ignorable character U+{ord(char):04X}"
-        if not unicodedata.is_normalized("NFC", name):
-            return "must be in Unicode normalisation form NFC"
-        if name != name.strip():
-            return "must not begin or end with white space"
-    return problem
-
-
 @given(st.text(st.characters(max_codepoint=0x7F)) | st.text(st.characters(max_codepoint=0x2100)))
 def test_the_printable_ascii_shortcut_answers_as_the_checks_by_code_point(name: str) -> None:
-    assert name_character_problem(name) == _by_code_point(name)
+    assert name_character_problem(name) == names.code_point_problem(name)
 
 
 @pytest.mark.parametrize(

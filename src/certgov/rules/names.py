@@ -67,6 +67,11 @@ def name_character_problem(name: str) -> str | None:
         # such, and the character-by-character checks cost thousands of names a fifth of a
         # second.
         return "must not begin or end with white space" if name != name.strip() else None
+    return code_point_problem(name)
+
+
+def code_point_problem(name: str) -> str | None:
+    """The checks of `name_character_problem`, one character at a time, for any name."""
     problem = control_character_problem(name)
     if problem is not None:
         return problem
