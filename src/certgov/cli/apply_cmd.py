@@ -11,7 +11,7 @@ import click
 from certgov.apply.result import NOT_STARTED, ApplyResult, Outcome
 from certgov.cli.api_options import connector
 from certgov.cli.notify_option import notify_option, send
-from certgov.cli.output import stdout, use_color
+from certgov.cli.output import aligned, stdout, use_color
 from certgov.cli.plan_cmd import planning, planning_options
 from certgov.errors import ApplyFailedError, ApplyInterruptedError
 from certgov.plan.document import PlanDocument, dumps
@@ -109,10 +109,7 @@ def _table(outcomes: list[Outcome]) -> list[str]:
         (o.address, o.action, "not started" if o.message == NOT_STARTED else o.status)
         for o in outcomes
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    ]
+    return aligned(rows)
 
 
 @click.command("apply")

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from certgov.cli.output import aligned
 from certgov.declarations import load_config, load_environments
 from certgov.declarations.environments import DEFAULT_CREDENTIALS_ENV
 
@@ -58,8 +59,7 @@ def table(found: Sequence[dict[str, Any]]) -> list[str]:
         )
         for e in found
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return aligned(rows)
 
 
 @click.command("environments")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from certgov.cli.api_options import api_options, connector, env_option
+from certgov.cli.output import aligned
 
 HEADERS = ("POLICY", "RULE", "STATE", "DAYS", "REQUESTS", "WARNINGS", "DETAIL")
 STATE_LABELS = {
@@ -40,10 +41,7 @@ def status_table(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
         )
         for d in decisions
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
-    return [
-        "  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]) for r in rows
-    ]
+    return aligned(rows)
 
 
 @click.group("rollout")
