@@ -13,6 +13,7 @@ from certgov.plan.model import (
     DECLARED_BUT_IGNORED,
     DELETE_GRACE,
     OWN_ACCOUNT,
+    Change,
     Held,
     SecretTarget,
     StoreRecordMeta,
@@ -237,8 +238,9 @@ def test_plan_rotates_a_never_used_account_whose_store_has_no_record() -> None:
     live = State.build([account("ci", live=True)])
     facts = Facts(now=NOW.now, store_records={"ci": None})
     (change,) = plan(desired, live, facts, DEFAULT).changes
-    assert (change.action, change.missing_secret) == ("rotate", False)
+    assert (change.action, change.missing_secret, change.never_used) == ("rotate", False, True)
     assert change.reason == "the store local has no record at clm/ci; the account was never used"
+    assert Change.from_json(change.to_json()) == change
     assert change.secret == SecretTarget("local", "clm/ci")
 
 
@@ -247,7 +249,7 @@ def test_plan_marks_the_rotation_of_a_secret_in_use_that_the_store_has_no_record
     used = with_meta(account("ci", live=True), last_used_at="2026-05-31T00:00:00+00:00")
     facts = Facts(now=NOW.now, store_records={"ci": None})
     (change,) = plan(desired, State.build([used]), facts, DEFAULT).changes
-    assert (change.action, change.missing_secret) == ("rotate", True)
+    assert (change.action, change.missing_secret, change.never_used) == ("rotate", True, False)
     assert change.reason == "the store local has no record at clm/ci"
 
 

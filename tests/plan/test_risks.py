@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from certgov.plan.model import NEVER_USED, Action, Change
+from certgov.plan.model import Action, Change
 from certgov.plan.risks import Risk, change_risks
 from certgov.state import POLICY, SERVICE_ACCOUNT, policy_spec, service_account_spec
 
@@ -55,14 +55,7 @@ def account_change(action: Action = "update", **after: Any) -> Change:
             [("secret rotated", "whoever uses the current secret is cut off")],
         ),
         (
-            Change(
-                "rotate",
-                SERVICE_ACCOUNT,
-                "ci",
-                None,
-                None,
-                reason=f"the store local has no record at ci; {NEVER_USED}",
-            ),
+            Change("rotate", SERVICE_ACCOUNT, "ci", None, None, never_used=True),
             [("secret rotated", "no one has logged in with the current secret")],
         ),
         (

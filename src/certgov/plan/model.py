@@ -211,10 +211,6 @@ def _optional(value: Any, build: Any) -> Any:
     return None if value is None else build(value)
 
 
-# The end of a rotation's reason when no one ever logged in with the current secret.
-NEVER_USED = "the account was never used"
-
-
 @dataclass(frozen=True)
 class Change:
     """One difference between desired and live, and what apply will do about it.
@@ -239,6 +235,8 @@ class Change:
     backtest: Backtest | None = None
     missing_secret: bool = False
     """A rotation only because the store holds no record of the account's secret."""
+    never_used: bool = False
+    """A rotation of an account no one has ever logged in as: the new secret cuts no one off."""
 
     @property
     def address(self) -> str:
@@ -270,6 +268,8 @@ class Change:
             out["backtest"] = self.backtest.to_json()
         if self.missing_secret:
             out["missing_secret"] = True
+        if self.never_used:
+            out["never_used"] = True
         return out
 
     @classmethod
@@ -290,6 +290,7 @@ class Change:
             tests=_optional(data.get("tests"), TestReport.from_json),
             backtest=_optional(data.get("backtest"), Backtest.from_json),
             missing_secret=bool(data.get("missing_secret", False)),
+            never_used=bool(data.get("never_used", False)),
         )
 
 

@@ -17,7 +17,6 @@ from certgov.errors import UnsafePlanError
 from certgov.plan.model import (
     DECLARED_BUT_IGNORED,
     DELETE_GRACE,
-    NEVER_USED,
     OWN_ACCOUNT,
     Action,
     Change,
@@ -59,10 +58,12 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[str, bool] | None:
-    """Why the account's secret must be rotated, and whether only because the store has no
-    record of a secret that is in use (a fresh checkout, a CI runner): that rotation cuts off
-    whoever uses it."""
+def _rotation_reason(
+    desired: Resource, live: Resource, facts: Facts
+) -> tuple[str, bool, bool] | None:
+    """Why the account's secret must be rotated; whether only because the store has no record
+    of a secret that is in use (a fresh checkout, a CI runner: that rotation cuts off whoever
+    uses it); and whether no one has ever logged in as the account (it cuts no one off)."""
     secret = desired.meta.get("secret")
     if not secret:
         return None
@@ -75,15 +76,15 @@ def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[s
             if live.meta.get("last_used_at") is None:
                 # Nobody has logged in with the secret (a run that died before storing it):
                 # a new one cuts no one off.
-                return f"{missing}; {NEVER_USED}", False
-            return missing, True
+                return f"{missing}; the account was never used", False, True
+            return missing, True, False
         if record.client_id != live.meta.get("client_id") or (
             record.secret_created_at != live_created
         ):
             mismatch = (
                 f"the record at {secret['store']}:{secret['path']} does not match the account"
             )
-            return mismatch, False
+            return mismatch, False, False
     rotate_after = secret.get("rotate_after_seconds")
     created = _parse_time(live_created)
     if rotate_after and created is not None:
@@ -91,6 +92,7 @@ def _rotation_reason(desired: Resource, live: Resource, facts: Facts) -> tuple[s
         if age >= timedelta(seconds=rotate_after):
             return (
                 f"secret is {age.days} days old; rotate_after is {rotate_after // 86400} days",
+                False,
                 False,
             )
     return None
@@ -138,6 +140,7 @@ def _plan_existing(desired: Resource, live: Resource, facts: Facts) -> list[Chan
                     reason=rotation[0],
                     secret=_secret_target(desired),
                     missing_secret=rotation[1],
+                    never_used=rotation[2],
                     **common,
                 )
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from certgov.plan.model import NEVER_USED, Change
+from certgov.plan.model import Change
 from certgov.rules.accounts import SCOPE_ORDER
 from certgov.state import POLICY, SERVICE_ACCOUNT
 
@@ -112,7 +112,7 @@ _SIMPLE = {
 def change_risks(change: Change) -> list[Risk]:
     """The risks of one change, in a stable order."""
     simple = _SIMPLE.get((change.kind, change.action))
-    if change.action == "rotate" and change.reason.endswith(NEVER_USED):
+    if change.never_used:
         simple = ("secret rotated", "no one has logged in with the current secret")
     if simple is not None:
         found: Iterator[tuple[str, str]] = iter([simple])
