@@ -100,4 +100,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    from certgov.gcpause import freeze_after_pauses
+
+    freeze_after_pauses()
     sys.exit(cli.main(standalone_mode=True) or 0)
