@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from certgov.declarations.schemas import _as_draft7, _validator, is_valid
+from certgov.declarations.schemas import _as_draft7, _branches, _validator, is_valid
 from certgov.declarations.yamlpos import load_documents
 from certgov.resources import data_dir
 from certgov.rules.catalogue import CATALOGUE
@@ -133,3 +133,17 @@ def test_dependent_schemas_become_dependencies() -> None:
     assert _as_draft7({"$schema": "x", "dependentSchemas": {"a": {"required": ["b"]}}}) == {
         "dependencies": {"a": {"required": ["b"]}}
     }
+
+
+def test_a_rule_branch_is_looked_up_only_for_the_shape_that_means_the_same() -> None:
+    then = {"required": ["values"]}
+    condition = {"properties": {"action": {"const": "a"}}, "required": ["action"]}
+    assert _branches([{"if": condition, "then": then}], "action") == {"a": then}
+    for other in (
+        {"if": condition, "then": then, "else": {}},
+        {"if": {**condition, "required": []}, "then": then},
+        {"if": {"properties": {"action": {"enum": ["a"]}}, "required": ["action"]}, "then": then},
+        {"if": {"properties": {"kind": {"const": "a"}}, "required": ["kind"]}, "then": then},
+    ):
+        with pytest.raises(ValueError, match="cannot look up the branch"):
+            _branches([other], "action")
