@@ -26,7 +26,7 @@ import os
 import posixpath
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -46,7 +46,7 @@ from certgov.declarations.environments import (
     in_rollout_order,
     substitute,
 )
-from certgov.declarations.schemas import validate
+from certgov.declarations.schemas import validate, warm_up
 from certgov.declarations.sources import (
     DirectoryTree,
     SourceTree,
@@ -160,6 +160,8 @@ class _Load:
         self.env = env
         self.names = names
         """The environments certgov.yaml declares; None when it declares none."""
+        self.stores: Mapping[str, Mapping[str, Any]] = {}
+        """certgov.yaml's secret stores, which the checks of each account look up."""
         self.bare = False
         """Whether certgov.yaml is missing: then the folder may be anything, and only files
         that say they are certgov declarations are reported on, beside the missing file."""
@@ -353,6 +355,8 @@ class _Load:
     # -- declarations --------------------------------------------------------------------------
 
     def declared(self, files: Iterable[str]) -> list[Declared]:
+        """The declarations of `files`, each checked on its own (the checks across files come
+        once all are read)."""
         out: list[Declared] = []
         for rel in files:
             for item in self.documents(rel):
@@ -362,38 +366,58 @@ class _Load:
                         rel, line, col, "kind", "kind Config belongs in certgov.yaml at the root"
                     )
                     continue
+                if item.kind == SERVICE_ACCOUNT:
+                    checks.check_account(self, item, self.stores)
+                else:
+                    checks.check_policy(self, item)
                 out.append(item)
         return out
 
-    def declared_in_parallel(self, files: list[str]) -> list[Declared]:
-        """`declared`, the second half of a large folder's files read in a forked process.
+    def declared_in_parallel(
+        self, files: list[str], alongside: Callable[[], None] | None = None
+    ) -> list[Declared]:
+        """`declared`, every other file of a large folder read in a forked process.
 
-        Reading, YAML and schema checks are pure CPU: on a second core they take about half the
-        time. The result is the same, in the same order; where forking is unsafe or not worth
-        it (a git tree, few files, one CPU, other threads running), everything is read here.
+        Reading, YAML, the schemas and each declaration's own checks are pure CPU: on a second
+        core they take about half the time (every other file, not the second half, so that both
+        get as many policies, which cost three times an account). The result is the same, in
+        the same order; where forking is unsafe or not worth it (a git tree, few files, one
+        CPU, other threads running), everything is read here. `alongside` is called once the
+        fork is done (or known not to happen), before the files are read: work it starts on
+        threads runs while they are.
         """
         context = _fork_context() if len(files) >= PARALLEL_FILES else None
         if context is None or not isinstance(self.tree, DirectoryTree):
+            if alongside is not None:
+                alongside()
             return self.declared(files)
-        half = len(files) // 2
+        # Compiled before the fork, the schema check is not compiled again in the child.
+        warm_up()
         with ProcessPoolExecutor(1, mp_context=context) as pool:
             future = pool.submit(
                 _declared_elsewhere,
                 self.tree,
                 self.display_root,
-                files[half:],
+                files[1::2],
                 self.env,
                 self.names,
                 self.bare,
+                {name: dict(spec) for name, spec in self.stores.items()},  # picklable
             )
-            first = self.declared(files[:half])
+            if alongside is not None:
+                alongside()
+            here = self.declared(files[::2])
             try:
-                problems, read_files, second = future.result()
+                problems, read_files, csr_texts, there = future.result()
             except BrokenProcessPool:
-                return first + self.declared(files[half:])
+                problems, read_files, csr_texts = [], {}, {}
+                there = self.declared(files[1::2])
         self.problems.problems.extend(problems)
         self.read_files.update(read_files)
-        return first + second
+        self.csr_texts.update(csr_texts)
+        order = {rel: i for i, rel in enumerate(files)}
+        # A stable sort by file keeps each file's documents in their order.
+        return sorted(here + there, key=lambda item: order[item.file])
 
 
 # From this many declaration files on, a forked process reads half of them (see
@@ -416,11 +440,12 @@ def _declared_elsewhere(
     env: Environment | None,
     names: tuple[str, ...] | None,
     bare: bool,
-) -> tuple[list[Problem], dict[str, bytes], list[Declared]]:
+    stores: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[Problem], dict[str, bytes], dict[str, str], list[Declared]]:
     run = _Load(tree, display_root, env, names)
-    run.bare = bare
+    run.bare, run.stores = bare, stores
     declared = run.declared(files)
-    return run.problems.problems, run.read_files, declared
+    return run.problems.problems, run.read_files, run.csr_texts, declared
 
 
 def _source(item: Declared) -> dict[str, Any]:
@@ -497,24 +522,30 @@ def _digest(files: Mapping[str, bytes]) -> str:
 
 
 def _run(
-    tree: SourceTree, root: Path, display_root: str, git_commit: str | None, env: str | None
+    tree: SourceTree,
+    root: Path,
+    display_root: str,
+    git_commit: str | None,
+    env: str | None,
+    alongside: Callable[[], None] | None,
 ) -> Declarations:
     with gc_paused():
-        return _build(tree, root, display_root, git_commit, env)
+        return _build(tree, root, display_root, git_commit, env, alongside)
 
 
 def _build(
-    tree: SourceTree, root: Path, display_root: str, git_commit: str | None, env: str | None
+    tree: SourceTree,
+    root: Path,
+    display_root: str,
+    git_commit: str | None,
+    env: str | None,
+    alongside: Callable[[], None] | None,
 ) -> Declarations:
     run = _Load(tree, display_root)
     config = run.config(env)
     files = select(tree.files(), config.include, config.exclude, CONFIG_FILE)
-    declared = run.declared_in_parallel(files)
-    for item in declared:
-        if item.kind == SERVICE_ACCOUNT:
-            checks.check_account(run, item, config.secret_stores)
-        else:
-            checks.check_policy(run, item)
+    run.stores = config.secret_stores
+    declared = run.declared_in_parallel(files, alongside)
     checks.check_names(run, declared)
     checks.check_secret_names(run, declared, config.secret_stores)
     run.problems.raise_if_any()
@@ -533,10 +564,17 @@ def _build(
 
 
 def load(
-    path: str | Path, *, ref: str | None = None, environment: str | None = None
+    path: str | Path,
+    *,
+    ref: str | None = None,
+    environment: str | None = None,
+    alongside: Callable[[], None] | None = None,
 ) -> Declarations:
     """Load the repository at `path` (a folder with certgov.yaml), or its tree at git `ref`,
     for `environment` when certgov.yaml declares environments.
+
+    `alongside`, when given, is called once certgov.yaml is read and before the declaration
+    files are: what it starts on a thread (reading the live tenant) runs while they load.
 
     Raises DeclarationError listing every problem, sorted by position; UsageError when `ref`
     cannot be resolved, EnvironmentRequiredError or UnknownEnvironmentError when `environment`
@@ -546,10 +584,10 @@ def load(
     display_root = os.fspath(path)
     if ref is not None:
         with open_git_tree(root, ref) as (git_tree, sha):
-            return _run(git_tree, root, display_root, sha, environment)
+            return _run(git_tree, root, display_root, sha, environment, alongside)
     if not root.is_dir():
         raise UsageError(f"{display_root} is not a folder")
-    return _run(DirectoryTree(root), root, display_root, head_commit(root), environment)
+    return _run(DirectoryTree(root), root, display_root, head_commit(root), environment, alongside)
 
 
 def load_config(path: str | Path, environment: str | None = None) -> Config:

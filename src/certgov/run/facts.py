@@ -6,8 +6,11 @@ facts are fetched here and handed to the planner as data.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,24 +56,37 @@ def store_facts(
     desired: State,
     stores: Mapping[str, SecretStore],
     known: Mapping[str, StoreRecordMeta | None] | None = None,
+    parallelism: int = 1,
 ) -> dict[str, StoreRecordMeta | None]:
     """The meta of each declared account's store record (never the secret); from `known`
     (a snapshot's, by `store:path`) where it has the record, so that a job without access to the
-    stores can plan."""
-    records: dict[str, StoreRecordMeta | None] = {}
+    stores can plan.
+
+    A store behind a service or a command is read `parallelism` records at a time (each read is
+    a round trip: ten thousand of them in turn would take minutes); the file store in turn (its
+    reads are this process's CPU, which threads would only contend for).
+    """
+    from certgov.apply.stores.file import FileStore
+
+    secrets: dict[str, Mapping[str, Any]] = {}
     for resource in desired.of_kind(SERVICE_ACCOUNT):
         secret = resource.meta.get("secret")
-        if not secret:
-            continue
-        key = record_key(secret)
-        if known is not None and key in known:
-            records[resource.name] = known[key]
-            continue
+        if secret:
+            secrets[resource.name] = secret
+
+    def read(name: str) -> StoreRecordMeta | None:
+        secret = secrets[name]
+        if known is not None and record_key(secret) in known:
+            return known[record_key(secret)]
         meta = stores[secret["store"]].read_meta(secret["path"])
-        records[resource.name] = (
-            None if meta is None else StoreRecordMeta(meta.client_id, meta.secret_created_at)
-        )
-    return records
+        return None if meta is None else StoreRecordMeta(meta.client_id, meta.secret_created_at)
+
+    local = [n for n, s in secrets.items() if isinstance(stores.get(s["store"]), FileStore)]
+    records = {name: read(name) for name in local}
+    remote = [name for name in secrets if name not in records]
+    with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="certgov-store") as pool:
+        records.update(zip(remote, pool.map(read, remote), strict=True))
+    return {name: records[name] for name in secrets}
 
 
 def server_now(client: ClmClient) -> datetime:
@@ -92,41 +108,110 @@ def managed_kinds(decls: Declarations) -> set[str]:
     }
 
 
+@dataclass(frozen=True)
+class Tenant:
+    """What is read of the live tenant before the declarations are known: the server's clock,
+    and the objects of each kind this account may read (service accounts need scope admin:
+    without it, the policies alone and the ScopeError that says why)."""
+
+    now: datetime
+    live: State
+    unreadable: ScopeError | None = None
+
+
+def read_tenant(client: ClmClient) -> Tenant:
+    """The server's clock and live state, through the list endpoints."""
+    from certgov.client.live import read_live_state
+
+    now = server_now(client)
+    try:
+        return Tenant(now, read_live_state(client))
+    except ScopeError as exc:
+        return Tenant(now, read_live_state(client, kinds=(POLICY,)), exc)
+
+
 def read_live(
     client: ClmClient,
     desired: State,
     managed: set[str] | None = None,
     snapshot: Snapshot | None = None,
     now: datetime | None = None,
+    tenant: Tenant | None = None,
 ) -> tuple[State, State, dict[str, Coverage]]:
-    """Live state of both kinds, and how each kind was compared.
+    """Live state of both kinds (`tenant`'s when it was read already), and how each kind was
+    compared.
 
     With an account that may not read service accounts (a CI job with scope read or write),
     the policies alone: service accounts are then compared with `snapshot` when one is given,
     else "not planned", with the reason, and left out of the desired state too (`managed` says
     whether that makes the plan partial).
     """
-    from certgov.client.live import read_live_state
-
-    try:
-        return desired, read_live_state(client), {kind: Coverage(LIVE) for kind in KINDS}
-    except ScopeError as exc:
-        live = read_live_state(client, kinds=(POLICY,))
-        if snapshot is not None:
-            accounts = snapshot.state(SERVICE_ACCOUNT)
-            when = snapshot.describe(now or snapshot.taken_at)
-            coverage = {
-                SERVICE_ACCOUNT: Coverage(SNAPSHOT, f"{SERVICE_ACCOUNT} compared with {when}"),
-                POLICY: Coverage(LIVE),
-            }
-            return desired, State.build([*live, *accounts]), coverage
-        policies_only = State.build(desired.of_kind(POLICY))
-        counted = SERVICE_ACCOUNT in (managed if managed is not None else KINDS)
+    read = tenant or read_tenant(client)
+    if read.unreadable is None:
+        return desired, read.live, {kind: Coverage(LIVE) for kind in KINDS}
+    if snapshot is not None:
+        accounts = snapshot.state(SERVICE_ACCOUNT)
+        when = snapshot.describe(now or snapshot.taken_at)
         coverage = {
-            SERVICE_ACCOUNT: Coverage(NOT_PLANNED, exc.message, managed=counted),
+            SERVICE_ACCOUNT: Coverage(SNAPSHOT, f"{SERVICE_ACCOUNT} compared with {when}"),
             POLICY: Coverage(LIVE),
         }
-        return policies_only, live, coverage
+        return desired, State.build([*read.live, *accounts]), coverage
+    policies_only = State.build(desired.of_kind(POLICY))
+    counted = SERVICE_ACCOUNT in (managed if managed is not None else KINDS)
+    coverage = {
+        SERVICE_ACCOUNT: Coverage(NOT_PLANNED, read.unreadable.message, managed=counted),
+        POLICY: Coverage(LIVE),
+    }
+    return policies_only, read.live, coverage
+
+
+class TenantReading:
+    """Opens the API client and reads the tenant (`read_tenant`) on a thread, so that the round
+    trips and the server's work overlap loading the declarations.
+
+    `start` is handed to `load(alongside=...)`; `result` waits and answers the client and what
+    was read, or raises what opening or reading raised (only then: an error in the declarations
+    is reported first, as without the thread); `close` waits for the thread, then closes the
+    client (revoking its session). Use it in a `with` block.
+    """
+
+    def __init__(self, connect: Connect, endpoint: Endpoint) -> None:
+        self._connect = connect
+        self._endpoint = endpoint
+        self._clients = ExitStack()
+        self._thread: threading.Thread | None = None
+        self._read: tuple[ClmClient, Tenant] | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="certgov-tenant", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            client = self._clients.enter_context(self._connect(self._endpoint))
+            self._read = client, read_tenant(client)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> tuple[ClmClient, Tenant]:
+        if self._thread is None:
+            self._run()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._read is not None
+        return self._read
+
+    def __enter__(self) -> TenantReading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        self._clients.close()
 
 
 def rollout_facts(

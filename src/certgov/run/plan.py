@@ -25,6 +25,8 @@ from certgov.policytest import (
 from certgov.run.backtest import DEFAULT_MAX_REQUESTS, backtest
 from certgov.run.facts import (
     Connect,
+    Tenant,
+    TenantReading,
     gate_facts,
     managed_kinds,
     open_stores,
@@ -153,25 +155,32 @@ def make_plan(
     connect: Connect,
     planning: Planning = Planning(),
     now: datetime | None = None,
+    tenant: Tenant | None = None,
 ) -> PlanRun:
-    """Read live state and facts, plan, prove changed policies, and build the document."""
+    """Read live state (unless `tenant` holds it) and facts, plan, prove changed policies, and
+    build the document."""
     from certgov.client import canonical_api_root
     from certgov.declarations.warnings import file_store_warnings
 
-    when = now or server_now(client)
+    when = now or (tenant.now if tenant is not None else server_now(client))
     target = Target(canonical_api_root(client.server), decls.environment)
     snapshot = None
     if planning.snapshot is not None:
         snapshot = load_snapshot(planning.snapshot)
         snapshot.check(target, when, planning.max_snapshot_age, planning.snapshot)
-    desired, live, coverage = read_live(client, decls.state, managed_kinds(decls), snapshot, when)
+    desired, live, coverage = read_live(
+        client, decls.state, managed_kinds(decls), snapshot, when, tenant
+    )
     rollout, unread = rollout_facts(client, desired, live)
     gate = gate_facts(decls.config, connect, desired, live)
     session = client.logged_in()
     facts = Facts(
         now=when,
         store_records=store_facts(
-            desired, stores, snapshot.store_records if snapshot is not None else None
+            desired,
+            stores,
+            snapshot.store_records if snapshot is not None else None,
+            parallelism=client.parallelism,
         ),
         rollout=rollout,
         own_account=session.account_uuid,
@@ -214,11 +223,24 @@ def make_plan(
 def plan_folder(
     path: str, connect: Connect, planning: Planning = Planning(), environment: str | None = None
 ) -> PlanRun:
-    """`certgov plan PATH`: load the declarations, then plan them against the live tenant."""
-    from certgov.declarations import load
+    """`certgov plan PATH`: load the declarations, then plan them against the live tenant.
 
-    decls = load(path, environment=environment)
-    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
-        return make_plan(
-            decls, client, stores, source_path=path, connect=connect, planning=planning
-        )
+    The tenant is read while the declarations load (certgov.yaml alone names the API); its
+    errors are reported only when the declarations have none.
+    """
+    from certgov.declarations import load, load_config
+
+    endpoint = load_config(path, environment).endpoint
+    with TenantReading(connect, endpoint) as reading:
+        decls = load(path, environment=environment, alongside=reading.start)
+        with open_stores(decls) as stores:
+            client, tenant = reading.result()
+            return make_plan(
+                decls,
+                client,
+                stores,
+                source_path=path,
+                connect=connect,
+                planning=planning,
+                tenant=tenant,
+            )

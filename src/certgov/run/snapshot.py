@@ -162,7 +162,7 @@ def snapshot_folder(
     decls = load(path, environment=environment)
     with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
         snapshot = take_snapshot(client, decls.environment)
-        facts = store_facts(decls.state, stores)
+        facts = store_facts(decls.state, stores, parallelism=client.parallelism)
     keys = {
         r.name: record_key(r.meta["secret"])
         for r in decls.state.of_kind(SERVICE_ACCOUNT)
