@@ -47,30 +47,31 @@ class DirectoryTree:
     def _inside(self, path: Path) -> bool:
         return path.resolve().is_relative_to(self.root.resolve())
 
-    def _walked_inside(self, path: Path) -> bool:
-        # os.walk does not follow links to folders, so of a walked file only the file itself
-        # can be a link: resolving every file of a large repo is what this spares.
-        return not path.is_symlink() or self._inside(path)
-
     def files(self) -> list[str]:
         out: list[str] = []
-        for folder, dirs, names in os.walk(self.root):
-            # Pruning in place keeps os.walk out of hidden folders (.git, .certgov-secrets).
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            base = Path(folder)
-            prefix = base.relative_to(self.root).as_posix() + "/"
-            out.extend(
-                (prefix + name).removeprefix("./")
-                for name in names
-                if not name.startswith(".") and self._walked_inside(base / name)
-            )
+        folders = [(os.fspath(self.root), "")]
+        while folders:
+            folder, prefix = folders.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue  # hidden files and folders (.git, .certgov-secrets)
+                    if entry.is_dir():
+                        # A link to a folder is not followed (as os.walk does not).
+                        if not entry.is_symlink():
+                            folders.append((entry.path, f"{prefix}{entry.name}/"))
+                    # Of a walked file only the file itself can be a link: resolving every
+                    # file of a large repo is what this spares.
+                    elif not entry.is_symlink() or self._inside(Path(entry.path)):
+                        out.append(prefix + entry.name)
         return sorted(out)
 
     def size(self, rel: str) -> int:
-        return (self.root / rel).stat().st_size
+        return os.stat(os.path.join(self.root, rel)).st_size
 
     def read(self, rel: str) -> bytes:
-        return (self.root / rel).read_bytes()
+        with open(os.path.join(self.root, rel), "rb") as handle:
+            return handle.read()
 
     def exists(self, rel: str) -> bool:
         path = self.root / rel

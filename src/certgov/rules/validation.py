@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pycountry
-
 from certgov.rules.catalogue import BY_ACTION, CATALOGUE, FAIL_MODES, POLICY_ACTIONS, ValueSpec
 from certgov.rules.domains import name_problems, pattern_problems
 from certgov.rules.names import name_character_problem
@@ -68,6 +66,8 @@ def type_name(value: Any) -> str:
 
 
 def _is_country(value: str) -> bool:
+    import pycountry  # 50 ms to import: only when a country is checked
+
     return (
         len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value) is not None
     )

@@ -37,7 +37,7 @@ class FileStore:
     def _error(self, message: str, *, retryable: bool = True) -> SecretStoreError:
         return SecretStoreError(f"file store {self.name!r}: {message}", retryable=retryable)
 
-    def _target(self, path: str) -> Path:
+    def _target(self, path: str) -> str:
         """The record file for `path`, refusing anything that resolves outside the folder."""
         try:
             validate_secret_path(path)
@@ -61,7 +61,7 @@ class FileStore:
                 f"secret path {path!r} leads outside {str(self.folder)!r} through a symlink",
                 retryable=False,
             )
-        return Path(target)
+        return target
 
     def read_meta(self, path: str) -> RecordMeta | None:
         """The metadata of `<folder>/<path>.json`, or None when that file does not exist."""
@@ -74,22 +74,22 @@ class FileStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise self._error(f"cannot read {str(target)!r}: {_reason(exc)}") from None
+            raise self._error(f"cannot read {target!r}: {_reason(exc)}") from None
         try:
             data = json.loads(raw)
         except ValueError:
             # Never quote the content: it holds the secret.
-            raise self._error(f"{str(target)!r} is not valid JSON", retryable=False) from None
+            raise self._error(f"{target!r} is not valid JSON", retryable=False) from None
         if not isinstance(data, dict):
-            raise self._error(f"{str(target)!r} is not a JSON object", retryable=False)
+            raise self._error(f"{target!r} is not a JSON object", retryable=False)
         try:
-            return RecordMeta.from_mapping(data, where=repr(str(target)))
+            return RecordMeta.from_mapping(data, where=repr(target))
         except SecretStoreError as exc:
             raise self._error(exc.message, retryable=False) from None
 
     def write(self, path: str, record: SecretRecord) -> None:
         """Write the record atomically: temp file, fsync, rename, fsync of the folder."""
-        target = self._target(path)
+        target = Path(self._target(path))
         try:
             self._make_folders(target.parent)
             self._write_atomically(target, record.to_json().encode())
