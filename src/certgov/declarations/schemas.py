@@ -59,46 +59,67 @@ def _validator() -> Draft202012Validator:
 _FAST_BASE = "https://certgov.invalid/schemas/"
 
 
-@dataclass(frozen=True)
 class _QuickCheck:
-    """The compiled quick check: the entry schema with each rule's branches left out, and one
-    check per rule action, which `is_valid` picks by the rule's `action`."""
-
-    entry: Callable[[Any], Any]
-    rule_branches: Mapping[str, Callable[[Any], Any]]
-
-
-@cache
-def _fast_check() -> _QuickCheck:
     """The same schemas compiled to Python by fastjsonschema: about 10x faster than jsonschema,
     which matters at thousands of documents. It only says yes or no; the messages come from
     jsonschema, which checks every document this one refuses (tests hold the two to the same
     verdicts).
 
-    A rule's `allOf` has one `if action is X, then ...` branch per action; compiled as written,
+    The entry schema picks each kind's schema with one `if kind is X, then ...` branch per kind,
+    and a rule its values' schema with one per action; compiled as written, each document and
     each rule would try every `if` and raise for each that does not hold (a third of loading a
-    policy's time). Here the branch of the rule's own action is looked up instead.
+    policy's time). Here the branch is looked up instead, and each part is compiled when a
+    document first needs it (a process reads certgov.yaml without compiling the policies').
     """
-    schemas = {name: _as_draft7(body) for name, body in load_schemas().items()}
-    rule = schemas["policy.json"]["$defs"]["rule"]
-    branches = _branches(rule.pop("allOf"), "action")
 
-    def compile_schema(schema: Mapping[str, Any], name: str) -> Callable[[Any], Any]:
+    def __init__(self) -> None:
+        self.schemas = {name: _as_draft7(body) for name, body in load_schemas().items()}
+        self.kinds = _branches(self.schemas[ENTRY_SCHEMA].pop("allOf"), "kind")
+        self.actions = _branches(
+            self.schemas["policy.json"]["$defs"]["rule"].pop("allOf"), "action"
+        )
+        self.entry = self._compile(self.schemas[ENTRY_SCHEMA], ENTRY_SCHEMA)
+        self._compiled: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+    def _compile(self, schema: Mapping[str, Any], name: str) -> Callable[[Any], Any]:
         return fastjsonschema.compile(
             {**schema, "$id": _FAST_BASE + name},
-            handlers={"https": lambda uri: schemas[uri.removeprefix(_FAST_BASE)]},
+            handlers={"https": lambda uri: self.schemas[uri.removeprefix(_FAST_BASE)]},
             use_default=False,
             use_formats=False,
         )
 
-    policy_defs = {"$defs": schemas["policy.json"]["$defs"]}
-    return _QuickCheck(
-        compile_schema(schemas[ENTRY_SCHEMA], ENTRY_SCHEMA),
-        {
-            action: compile_schema({**then, **policy_defs}, "policy.json")
-            for action, then in branches.items()
-        },
-    )
+    def _branch(self, key: str, value: Any) -> Callable[[Any], Any] | None:
+        table = self.kinds if key == "kind" else self.actions
+        if not isinstance(value, str) or value not in table:
+            return None
+        check = self._compiled.get((key, value))
+        if check is None:
+            # A kind's branch refers to the other files, an action's to policy.json's $defs.
+            if key == "kind":
+                check = self._compile(table[value], ENTRY_SCHEMA)
+            else:
+                policy_defs = {"$defs": self.schemas["policy.json"]["$defs"]}
+                check = self._compile({**table[value], **policy_defs}, "policy.json")
+            self._compiled[key, value] = check
+        return check
+
+    def __call__(self, document: Any) -> None:
+        """Raises fastjsonschema.JsonSchemaException when the document breaks a schema."""
+        self.entry(document)  # an object with apiVersion and a known kind
+        kind = self._branch("kind", document.get("kind"))
+        if kind is not None:
+            kind(document)
+        rules = document.get("rules") if document.get("kind") == "Policy" else None
+        for rule in rules if isinstance(rules, list) else ():
+            action = self._branch("action", rule.get("action")) if isinstance(rule, dict) else None
+            if action is not None:
+                action(rule)
+
+
+@cache
+def _fast_check() -> _QuickCheck:
+    return _QuickCheck()
 
 
 def _branches(all_of: list[Any], key: str) -> dict[str, Any]:
@@ -151,23 +172,10 @@ def _as_draft7(node: Any) -> Any:
     return out
 
 
-def warm_up() -> None:
-    """Compile the quick check now (a process about to fork shares it with its child)."""
-    _fast_check()
-
-
 def is_valid(document: Any) -> bool:
     """Whether the document meets the schemas (the quick check, without messages)."""
-    check = _fast_check()
     try:
-        check.entry(document)
-        policy = isinstance(document, dict) and document.get("kind") == "Policy"
-        rules = document.get("rules") if policy else None
-        for rule in rules if isinstance(rules, list) else ():
-            action = rule.get("action") if isinstance(rule, dict) else None
-            branch = check.rule_branches.get(action) if isinstance(action, str) else None
-            if branch is not None:
-                branch(rule)
+        _fast_check()(document)
     except fastjsonschema.JsonSchemaException:
         return False
     return True
