@@ -1,9 +1,11 @@
-"""Every other file of a large folder is read in a forked process: the same Declarations, the same
-problems, in the same order, as reading every file in this one."""
+"""A large folder's files are shared with a forked process, a chunk at a time: the same
+Declarations, the same problems, in the same order, as reading every file in this one."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +42,20 @@ def _repo(root: Path, broken: dict[int, str] | None = None) -> Path:
 
 @pytest.fixture
 def forked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """PARALLEL_FILES lowered so that 12 files fork; the files read in this process, recorded."""
+    """PARALLEL_FILES lowered so that 12 files fork, two files a chunk; the files read in this
+    process recorded, each chunk read here slowly, so that the child surely takes some."""
     if threading.active_count() > 1:
         pytest.skip("another thread is running: the loader reads everything in this process")
     monkeypatch.setattr(loader, "PARALLEL_FILES", 4)
+    monkeypatch.setattr(loader, "_CHUNK", 2)
     here: list[str] = []
     declared = loader._Load.declared
+    this_process = os.getpid()
 
     def recording(self: loader._Load, files: list[str]) -> list[loader.Declared]:
-        here.extend(files)
+        if os.getpid() == this_process:
+            here.extend(files)
+            time.sleep(0.2)
         return declared(self, files)
 
     monkeypatch.setattr(loader._Load, "declared", recording)
@@ -70,7 +77,7 @@ def test_forked_load_gives_the_same_declarations(
 ) -> None:
     root = _repo(tmp_path / "repo")
     parallel = load(root)
-    assert forked == [f"objects/{n:02d}.yaml" for n in range(0, 12, 2)]  # the others: elsewhere
+    assert 2 <= len(forked) < 12  # some chunks here, the others elsewhere
     forked.clear()
     sequential = _sequential(monkeypatch, root)
     assert len(forked) == 12
@@ -91,8 +98,26 @@ def test_forked_load_reports_the_same_problems(
     root = _repo(tmp_path / "repo", broken)
     with pytest.raises(DeclarationError) as parallel:
         load(root)
-    assert forked[:6] == [f"objects/{n:02d}.yaml" for n in range(0, 12, 2)]
+    assert 2 <= len(forked) < 12
     with pytest.raises(DeclarationError) as sequential:
         _sequential(monkeypatch, root)
     assert str(parallel.value) == str(sequential.value)
     assert len(parallel.value.problems) == 3
+
+
+def _dies() -> None:
+    """The child's work: take a chunk, then die before answering."""
+    assert loader._inherited is not None
+    _, chunks, taken = loader._inherited
+    next(loader._next_chunks(taken, len(chunks)))
+    os._exit(3)
+
+
+def test_when_the_child_dies_its_chunks_are_read_here(
+    tmp_path: Path, forked: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(tmp_path / "repo")
+    monkeypatch.setattr(loader, "_declared_elsewhere", _dies)
+    parallel = load(root)
+    assert sorted(forked) == [f"objects/{n:02d}.yaml" for n in range(12)]
+    assert _resources(parallel) == _resources(_sequential(monkeypatch, root))

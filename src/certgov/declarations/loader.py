@@ -26,7 +26,7 @@ import os
 import posixpath
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -46,7 +46,7 @@ from certgov.declarations.environments import (
     in_rollout_order,
     substitute,
 )
-from certgov.declarations.schemas import validate, warm_up
+from certgov.declarations.schemas import validate
 from certgov.declarations.sources import (
     DirectoryTree,
     SourceTree,
@@ -376,53 +376,50 @@ class _Load:
     def declared_in_parallel(
         self, files: list[str], alongside: Callable[[], None] | None = None
     ) -> list[Declared]:
-        """`declared`, every other file of a large folder read in a forked process.
+        """`declared`, a large folder's files shared with a forked process.
 
-        Reading, YAML, the schemas and each declaration's own checks are pure CPU: on a second
-        core they take about half the time (every other file, not the second half, so that both
-        get as many policies, which cost three times an account). The result is the same, in
-        the same order; where forking is unsafe or not worth it (a git tree, few files, one
-        CPU, other threads running), everything is read here. `alongside` is called once the
-        fork is done (or known not to happen), before the files are read: work it starts on
-        threads runs while they are.
+        Reading, YAML, the schemas and the checks of each declaration are pure CPU: on a second
+        core they take about half the time. Both processes take the next chunk of files until
+        none is left, so that the one with more else to do (this one reads the live tenant
+        meanwhile) reads fewer. The result is the same, in the same order; where forking is
+        unsafe or not worth it (a git tree, few files, one CPU, other threads running),
+        everything is read here. `alongside` is called once the fork is done (or known not to
+        happen), before the files are read: work it starts on threads runs while they are.
         """
         context = _fork_context() if len(files) >= PARALLEL_FILES else None
         if context is None or not isinstance(self.tree, DirectoryTree):
             if alongside is not None:
                 alongside()
             return self.declared(files)
-        # Compiled before the fork, the schema check is not compiled again in the child.
-        warm_up()
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
-            future = pool.submit(
-                _declared_elsewhere,
-                self.tree,
-                self.display_root,
-                files[1::2],
-                self.env,
-                self.names,
-                self.bare,
-                {name: dict(spec) for name, spec in self.stores.items()},  # picklable
-            )
+        chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
+        elsewhere = _Load(self.tree, self.display_root, self.env, self.names)
+        elsewhere.bare, elsewhere.stores = self.bare, self.stores
+        taken = context.Value("i", 0)
+        # The forked child inherits these (initargs are not pickled under fork).
+        with ProcessPoolExecutor(
+            1, mp_context=context, initializer=_inherit, initargs=(elsewhere, chunks, taken)
+        ) as pool:
+            future = pool.submit(_declared_elsewhere)
             if alongside is not None:
                 alongside()
-            here = self.declared(files[::2])
+            done = {i: self.declared(chunks[i]) for i in _next_chunks(taken, len(chunks))}
             try:
                 problems, read_files, csr_texts, there = future.result()
             except BrokenProcessPool:
                 problems, read_files, csr_texts = [], {}, {}
-                there = self.declared(files[1::2])
+                there = {i: self.declared(c) for i, c in enumerate(chunks) if i not in done}
         self.problems.problems.extend(problems)
         self.read_files.update(read_files)
         self.csr_texts.update(csr_texts)
-        order = {rel: i for i, rel in enumerate(files)}
-        # A stable sort by file keeps each file's documents in their order.
-        return sorted(here + there, key=lambda item: order[item.file])
+        done.update(there)
+        return [item for i in range(len(chunks)) for item in done[i]]
 
 
-# From this many declaration files on, a forked process reads half of them (see
-# _Load.declared_in_parallel); below it, forking costs more than it saves.
+# From this many declaration files on, a forked process reads some of them (see
+# _Load.declared_in_parallel); below it, forking costs more than it saves. The two processes
+# take _CHUNK files at a time.
 PARALLEL_FILES = 1000
+_CHUNK = 50
 
 
 def _fork_context() -> BaseContext | None:
@@ -433,19 +430,32 @@ def _fork_context() -> BaseContext | None:
     return multiprocessing.get_context("fork")
 
 
-def _declared_elsewhere(
-    tree: DirectoryTree,
-    display_root: str,
-    files: list[str],
-    env: Environment | None,
-    names: tuple[str, ...] | None,
-    bare: bool,
-    stores: Mapping[str, Mapping[str, Any]],
-) -> tuple[list[Problem], dict[str, bytes], dict[str, str], list[Declared]]:
-    run = _Load(tree, display_root, env, names)
-    run.bare, run.stores = bare, stores
-    declared = run.declared(files)
-    return run.problems.problems, run.read_files, run.csr_texts, declared
+def _next_chunks(taken: Any, count: int) -> Iterator[int]:
+    """The indexes of the chunks this process takes, one at a time, until none is left."""
+    while True:
+        with taken.get_lock():
+            index: int = taken.value
+            taken.value = index + 1
+        if index >= count:
+            return
+        yield index
+
+
+_inherited: tuple[_Load, list[list[str]], Any] | None = None
+
+
+def _inherit(run: _Load, chunks: list[list[str]], taken: Any) -> None:
+    global _inherited
+    _inherited = run, chunks, taken
+
+
+def _declared_elsewhere() -> tuple[
+    list[Problem], dict[str, bytes], dict[str, str], dict[int, list[Declared]]
+]:
+    assert _inherited is not None
+    run, chunks, taken = _inherited
+    done = {i: run.declared(chunks[i]) for i in _next_chunks(taken, len(chunks))}
+    return run.problems.problems, run.read_files, run.csr_texts, done
 
 
 def _source(item: Declared) -> dict[str, Any]:
