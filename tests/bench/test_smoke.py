@@ -63,6 +63,7 @@ BREAKDOWN_KEYS = {
     "live_bytes",
     "live_json",
     "live_build",
+    "load_and_live_read",
     "store_facts",
     "planner",
     "document_render",
