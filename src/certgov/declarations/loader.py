@@ -23,6 +23,7 @@ import copy
 import hashlib
 import multiprocessing
 import os
+import pickle
 import posixpath
 import sys
 import threading
@@ -404,7 +405,9 @@ class _Load:
                 alongside()
             done = {i: self.declared(chunks[i]) for i in _next_chunks(taken, len(chunks))}
             try:
-                problems, read_files, csr_texts, there = future.result()
+                problems, read_files, csr_texts, pickled = future.result()
+                # Bytes this process's own forked child pickled.
+                there = {i: pickle.loads(data) for i, data in pickled.items()}  # noqa: S301
             except BrokenProcessPool:
                 problems, read_files, csr_texts = [], {}, {}
                 there = {i: self.declared(c) for i, c in enumerate(chunks) if i not in done}
@@ -450,11 +453,16 @@ def _inherit(run: _Load, chunks: list[list[str]], taken: Any) -> None:
 
 
 def _declared_elsewhere() -> tuple[
-    list[Problem], dict[str, bytes], dict[str, str], dict[int, list[Declared]]
+    list[Problem], dict[str, bytes], dict[str, str], dict[int, bytes]
 ]:
+    """The child's work: each chunk it takes, read and pickled at once (pickled only at the end,
+    the declarations would keep this process busy, and the other waiting, after the last)."""
     assert _inherited is not None
     run, chunks, taken = _inherited
-    done = {i: run.declared(chunks[i]) for i in _next_chunks(taken, len(chunks))}
+    done = {
+        i: pickle.dumps(run.declared(chunks[i]), protocol=pickle.HIGHEST_PROTOCOL)
+        for i in _next_chunks(taken, len(chunks))
+    }
     return run.problems.problems, run.read_files, run.csr_texts, done
 
 

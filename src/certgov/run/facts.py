@@ -172,8 +172,8 @@ class TenantReading:
 
     `start` is handed to `load(alongside=...)`; `result` waits and answers the client and what
     was read, or raises what opening or reading raised (only then: an error in the declarations
-    is reported first, as without the thread); `close` waits for the thread, then closes the
-    client (revoking its session). Use it in a `with` block.
+    is reported first, as without the thread). Leaving the `with` block it is used in waits for
+    the thread, then closes the client (revoking its session).
     """
 
     def __init__(self, connect: Connect, endpoint: Endpoint) -> None:
