@@ -36,9 +36,8 @@ def recent(name: str, size: int) -> Recent:
         "digest": "sha256",
         "validity_days": 90,
     }
-    parsed, problems = parse_request(request)
-    assert problems == []
-    return Recent(request, parsed)
+    assert parse_request(request)[1] == []
+    return Recent(request)
 
 
 REQUESTS = [recent(f"small{i}.web.example.com", 2048) for i in range(30)] + [
@@ -92,3 +91,14 @@ def test_requests_neither_policy_matches_are_not_evaluated() -> None:
     server = Server()
     result = backtest_change(CHANGE, [other], 14, server)
     assert (result.requests, result.sampled, server.calls) == (0, 0, 0)
+
+
+def test_a_request_the_engine_cannot_read_is_left_out_and_others_are_parsed_only_if_matched() -> (
+    None
+):
+    unreadable = Recent({**REQUESTS[0].request, "key": {"algorithm": "rsa", "size": "big"}})
+    other = recent("api.other.example.com", 1024)
+    server = Server()
+    result = backtest_change(CHANGE, [unreadable, *REQUESTS, other], 14, server, sample=20)
+    assert (result.requests, result.newly_block) == (100, 30)
+    assert "parsed" not in vars(other)  # a request neither policy matches is never parsed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import idna
 from publicsuffixlist import PublicSuffixList
@@ -22,11 +22,13 @@ _LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _ACE_PREFIX = "xn--"
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """Lower-case, one trailing dot dropped, IDNs in their `xn--` form.
 
     Names that IDNA 2008 refuses are returned lower-cased as they are, so that validation (not
-    normalisation) is where they are reported.
+    normalisation) is where they are reported. Cached: matching compares the same patterns and
+    names again and again (a back-test, every request against two versions of a policy).
     """
     text = name.strip().lower()
     if text.endswith("."):
