@@ -548,18 +548,17 @@ def _run(
     alongside: Callable[[], None] | None,
 ) -> Declarations:
     with gc_paused():
-        return _build(tree, root, display_root, git_commit, env, alongside)
+        return _build(_Load(tree, display_root), root, git_commit, env, alongside)
 
 
 def _build(
-    tree: SourceTree,
+    run: _Load,
     root: Path,
-    display_root: str,
     git_commit: str | None,
     env: str | None,
     alongside: Callable[[], None] | None,
 ) -> Declarations:
-    run = _Load(tree, display_root)
+    tree = run.tree
     config = run.config(env)
     files = select(tree.files(), config.include, config.exclude, CONFIG_FILE)
     run.stores = config.secret_stores
