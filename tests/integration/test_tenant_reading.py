@@ -39,10 +39,10 @@ def connector(server: LiveServer) -> Any:
     return connect
 
 
-def test_the_tenant_is_read_while_the_declaration_files_are(
-    live_sqlite: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = write_repo(tmp_path / "repo", 2, 1)
+@pytest.fixture
+def read_alongside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a declaration file waits until the tenant is being read: had the tenant been
+    read after loading, it would wait in vain (and fail after 10 s)."""
     reading = threading.Event()
     read_tenant = facts.read_tenant
     declared = loader._Load.declared
@@ -52,12 +52,18 @@ def test_the_tenant_is_read_while_the_declaration_files_are(
         return read_tenant(client)
 
     def files_read_after_the_tenant_is_asked_for(self: loader._Load, files: list[str]) -> Any:
-        # Had the tenant been read after loading, this would wait in vain.
         assert reading.wait(10), "the tenant was not being read while the files were"
         return declared(self, files)
 
     monkeypatch.setattr(facts, "read_tenant", tenant)
     monkeypatch.setattr(loader._Load, "declared", files_read_after_the_tenant_is_asked_for)
+
+
+@pytest.mark.usefixtures("read_alongside")
+def test_the_tenant_is_read_while_the_declaration_files_are(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", 2, 1)
     RecordingClient.closed = []
     run = plan_folder(str(repo), connector(live_sqlite))
     assert [(c.address, c.action) for c in run.document.changes] == [
@@ -66,6 +72,21 @@ def test_the_tenant_is_read_while_the_declaration_files_are(
         ("ServiceAccount/acct-001", "create"),
     ]
     assert RecordingClient.closed == [live_sqlite.url]
+
+
+@pytest.mark.usefixtures("read_alongside")
+def test_apply_of_a_folder_reads_the_tenant_while_loading_too(
+    live_sqlite: LiveServer, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", 2, 0)
+    result = live_sqlite.cli("apply", str(repo), "--auto-approve")
+    assert result.exit_code == 0, result.stderr
+    with live_sqlite.client() as client:
+        assert [a["name"] for a in client.list_service_accounts()] == [
+            "acct-000",
+            "acct-001",
+            "bootstrap-admin",
+        ]
 
 
 def test_the_declarations_problems_come_before_the_servers(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from certgov.errors import (
 )
 from certgov.plan.document import PlanDocument, Target, load_plan_file
 from certgov.policytest import cases_for
-from certgov.run.facts import Connect, open_stores
+from certgov.run.facts import Connect, TenantReading, open_stores
 from certgov.run.plan import Planning, PlanRun, make_plan
 from certgov.state import POLICY
 
@@ -178,20 +178,32 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
     from certgov.apply.executor import run
     from certgov.apply.ops import Operations
     from certgov.client import canonical_api_root
-    from certgov.declarations import load
+    from certgov.declarations import load, load_config
 
     plan_file = Path(target).is_file()
-    if plan_file:
-        document, decls = _load_plan_file(target, options)
-    else:
-        decls = load(target, environment=options.environment)
-    with open_stores(decls) as stores, connect(decls.config.endpoint) as client:
-        if not plan_file:
+    with ExitStack() as stack:
+        if plan_file:
+            document, decls = _load_plan_file(target, options)
+            stores = stack.enter_context(open_stores(decls))
+            client = stack.enter_context(connect(decls.config.endpoint))
+        else:
+            # As plan does: the tenant is read while the declarations load.
+            endpoint = load_config(target, options.environment).endpoint
+            reading = stack.enter_context(TenantReading(connect, endpoint))
+            decls = load(target, environment=options.environment, alongside=reading.start)
+            stores = stack.enter_context(open_stores(decls))
+            client, tenant = reading.result()
             planning = options.planning
             if options.auto_promote:
                 planning = replace(planning, only_actions=("promote",))
             planned = make_plan(
-                decls, client, stores, source_path=target, connect=connect, planning=planning
+                decls,
+                client,
+                stores,
+                source_path=target,
+                connect=connect,
+                planning=planning,
+                tenant=tenant,
             )
             document = planned.document
             hooks.planned(planned)
