@@ -289,7 +289,8 @@ def test_apply_runs_one_at_a_time_and_is_never_cancelled() -> None:
         "matrix": {"include": "${{ fromJSON(needs.reviewed-plan.outputs.environments) }}"},
     }
     assert apply["steps"][0] == {
-        "name": "the apply of ${{ matrix.wait_for }} in this run",
+        "name": "${{ matrix.wait_for && format('the apply of {0} in this run', matrix.wait_for)"
+        " || 'no other environment to wait for' }}",
         "if": "matrix.wait_for",
         "uses": "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131",
         "with": {

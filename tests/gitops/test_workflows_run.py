@@ -872,6 +872,9 @@ def test_two_environments_plan_in_one_comment_apply_in_order_and_drift_apart(
         ("environment", "success"),
         ("the apply of staging in this run", "success"),
     ]
+    assert [(s.name, s.outcome) for s in staging_apply.steps][:1] == [
+        ("no other environment to wait for", "skipped"),
+    ]
     assert production_apply.steps[0].log == (
         "deployment to certgov-production approved by security-lead"
     )
