@@ -28,8 +28,8 @@ from certgov.errors import (
 )
 from certgov.plan.document import PlanDocument, Target, load_plan_file
 from certgov.policytest import cases_for
-from certgov.run.facts import Connect, TenantReading, open_stores
-from certgov.run.plan import Planning, PlanRun, make_plan
+from certgov.run.facts import Connect, open_stores
+from certgov.run.plan import Planning, PlanRun, loaded_with_tenant, make_plan
 from certgov.state import POLICY
 
 if TYPE_CHECKING:
@@ -178,7 +178,6 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
     from certgov.apply.executor import run
     from certgov.apply.ops import Operations
     from certgov.client import canonical_api_root
-    from certgov.declarations import load, load_config
 
     plan_file = Path(target).is_file()
     with ExitStack() as stack:
@@ -188,11 +187,9 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
             client = stack.enter_context(connect(decls.config.endpoint))
         else:
             # As plan does: the tenant is read while the declarations load.
-            endpoint = load_config(target, options.environment).endpoint
-            reading = stack.enter_context(TenantReading(connect, endpoint))
-            decls = load(target, environment=options.environment, alongside=reading.start)
-            stores = stack.enter_context(open_stores(decls))
-            client, tenant = reading.result()
+            decls, stores, client, tenant = stack.enter_context(
+                loaded_with_tenant(target, connect, options.environment)
+            )
             planning = options.planning
             if options.auto_promote:
                 planning = replace(planning, only_actions=("promote",))

@@ -84,8 +84,9 @@ def store_facts(
     local = [n for n, s in secrets.items() if isinstance(stores.get(s["store"]), FileStore)]
     records = {name: read(name) for name in local}
     remote = [name for name in secrets if name not in records]
-    with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="certgov-store") as pool:
-        records.update(zip(remote, pool.map(read, remote), strict=True))
+    if remote:
+        with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="certgov-store") as pool:
+            records.update(zip(remote, pool.map(read, remote), strict=True))
     return {name: records[name] for name in secrets}
 
 

@@ -4,7 +4,8 @@ dry run, back-test them, and build the plan document once from all of it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -220,14 +221,13 @@ def make_plan(
     return PlanRun(the_plan, document, all_results)
 
 
-def plan_folder(
-    path: str, connect: Connect, planning: Planning = Planning(), environment: str | None = None
-) -> PlanRun:
-    """`certgov plan PATH`: load the declarations, then plan them against the live tenant.
-
-    The tenant is read while the declarations load (certgov.yaml alone names the API); its
-    errors are reported only when the declarations have none.
-    """
+@contextmanager
+def loaded_with_tenant(
+    path: str, connect: Connect, environment: str | None = None
+) -> Iterator[tuple[Declarations, dict[str, SecretStore], ClmClient, Tenant]]:
+    """The declarations at `path`, their secret stores, and the API client with what it read
+    of the tenant while they loaded (certgov.yaml alone names the API). The tenant's errors are
+    raised only when the declarations have none; the session is revoked when the block ends."""
     from certgov.declarations import load, load_config
 
     endpoint = load_config(path, environment).endpoint
@@ -235,12 +235,21 @@ def plan_folder(
         decls = load(path, environment=environment, alongside=reading.start)
         with open_stores(decls) as stores:
             client, tenant = reading.result()
-            return make_plan(
-                decls,
-                client,
-                stores,
-                source_path=path,
-                connect=connect,
-                planning=planning,
-                tenant=tenant,
-            )
+            yield decls, stores, client, tenant
+
+
+def plan_folder(
+    path: str, connect: Connect, planning: Planning = Planning(), environment: str | None = None
+) -> PlanRun:
+    """`certgov plan PATH`: load the declarations and, meanwhile, read the live tenant; then
+    plan the one against the other."""
+    with loaded_with_tenant(path, connect, environment) as (decls, stores, client, tenant):
+        return make_plan(
+            decls,
+            client,
+            stores,
+            source_path=path,
+            connect=connect,
+            planning=planning,
+            tenant=tenant,
+        )
