@@ -25,12 +25,14 @@ class RemoteStore:
         self.under_way = 0
         self.most = 0
         self.threads: set[str] = set()
+        self.paths: list[str] = []
 
     def read_meta(self, path: str) -> RecordMeta | None:
         with self.lock:
             self.under_way += 1
             self.most = max(self.most, self.under_way)
             self.threads.add(threading.current_thread().name)
+            self.paths.append(path)
         time.sleep(0.02)
         with self.lock:
             self.under_way -= 1
@@ -74,6 +76,7 @@ def test_a_remote_store_is_read_in_parallel_and_a_file_store_in_turn(tmp_path: P
         "acct-9": None,
         "acct-10": None,
     }
+    assert list(facts) == [r.name for r in desired.of_kind(SERVICE_ACCOUNT)]  # its order
     assert remote.most == 4
     assert all(name.startswith("certgov-store") for name in remote.threads)
     sequential = RemoteStore()
@@ -89,4 +92,4 @@ def test_a_snapshots_records_are_taken_without_reading_the_store() -> None:
         "acct-0": StoreRecordMeta("from-snapshot", None),
         "acct-1": StoreRecordMeta("client-b", CREATED),
     }
-    assert remote.most == 1
+    assert remote.paths == ["b"]
