@@ -74,6 +74,47 @@ def test_multi_document_files_keep_positions_per_document() -> None:
     ]
 
 
+def test_positions_are_worked_out_when_first_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A valid document is read without its positions (most are never needed); the first look
+    # reads its text again, in the C loader or, where that refuses the text, the Python one.
+    located: list[int] = []
+    locate = yamlpos._locate
+
+    def counted(text: str, index: int) -> object:
+        located.append(index)
+        return locate(text, index)
+
+    monkeypatch.setattr(yamlpos, "_locate", counted)
+    docs, _ = load_documents("a: 1\n---\nb: [x, {y: 2}]\n")
+    assert located == []
+    assert docs[1].positions == {"": (3, 1), "b": (3, 4), "b[0]": (3, 5), "b[1]": (3, 8)} | {
+        "b[1].y": (3, 12)
+    }
+    assert docs[1].key_positions == {"b": (3, 1), "b[1].y": (3, 9)}
+    assert located == [1]
+    monkeypatch.setattr(yamlpos, "_fast_loader", lambda text: None)
+    fresh, _ = load_documents("a: 1\n---\nb: [x, {y: 2}]\n")
+    assert (fresh[1].positions, fresh[1].key_positions) == (
+        docs[1].positions,
+        docs[1].key_positions,
+    )
+    assert located == [1, 1]
+
+
+def test_merged_and_non_string_keys_have_positions_too() -> None:
+    [doc], problems = load_documents("base: &b {p: 1}\nm:\n  <<: *b\n  2: two\n")
+    assert problems == []
+    assert doc.value == {"base": {"p": 1}, "m": {"p": 1, "2": "two"}}
+    assert doc.positions == {
+        "": (1, 1),
+        "base": (1, 7),
+        "base.p": (1, 14),
+        "m": (3, 3),
+        "m.p": (1, 14),
+        'm["2"]': (4, 6),
+    }
+
+
 def test_timestamps_stay_the_text_written() -> None:
     [doc], _ = load_documents("d: 2027-06-30\nt: 2027-06-30T10:00:00Z\n")
     assert doc.value == {"d": "2027-06-30", "t": "2027-06-30T10:00:00Z"}

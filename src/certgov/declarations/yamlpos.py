@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -51,13 +52,33 @@ class YamlProblem:
 
 @dataclass
 class Document:
-    """One YAML document: its value, and the position of every node by path."""
+    """One YAML document: its value, where it starts, and the position of every node by path.
+
+    The positions are worked out when first asked for, by reading the document's text again:
+    most documents are valid and never need them, and a load of thousands of files then neither
+    builds nor (from the forked reader) pickles them.
+    """
 
     value: Any
     line: int
     col: int
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    text: str
+    index: int
+    """Which of the text's documents this is (0 for the first)."""
+
+    @cached_property
+    def _located(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+        return _locate(self.text, self.index)
+
+    @property
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """The 1-based line and column of each node's value, by path (`""` for the root)."""
+        return self._located[0]
+
+    @property
+    def key_positions(self) -> dict[str, tuple[int, int]]:
+        """The 1-based line and column of each mapping key, by the path of its value."""
+        return self._located[1]
 
 
 def join_key(path: str, key: str) -> str:
@@ -290,25 +311,81 @@ def _may_expand(text: str) -> bool:
     return len(text) > MAX_EXPANDED_NODES or _ALIAS_START.search(text) is not None
 
 
+class _Irregular(Exception):
+    """`_value` met what only `_Builder` resolves or words: a tag, a merge key, a key that is
+    not a plain string, a duplicate key, a value the constructor refuses."""
+
+
+def _value(loader: Any, node: yaml.Node) -> Any:
+    """The Python value of a node graph of plain strings, lists and mappings (and any scalar
+    the constructor resolves), without positions; _Irregular for anything else."""
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _TIMESTAMP_TAG:
+            return str(node.value)
+        try:
+            return loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise _Irregular from exc
+    if isinstance(node, yaml.MappingNode) and tag == _MAP_TAG:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _STR_TAG or key_node.value in out:
+                raise _Irregular
+            out[key_node.value] = _value(loader, value_node)
+        return out
+    if isinstance(node, yaml.SequenceNode) and tag == _SEQ_TAG:
+        return [_value(loader, item) for item in node.value]
+    raise _Irregular
+
+
 def _read(loader: Any, text: str) -> tuple[list[Document], list[YamlProblem]]:
     documents: list[Document] = []
     problems: list[YamlProblem] = []
     check_graph = _may_expand(text)
-    for node in _document_nodes(loader):
+    for index, node in enumerate(_document_nodes(loader)):
         line, col = _mark(node)
         unsafe = _graph_problem(node) if check_graph else None
         if unsafe is not None:
             problems.append(YamlProblem(line, col, "", unsafe))
             continue
-        builder = _Builder(loader)
-        value = builder.build(node, "")
-        if builder.problems:
-            problems.extend(builder.problems)
-            continue
+        try:
+            value = _value(loader, node)
+        except _Irregular:
+            # As the constructor's own construct_document does after each document: a refused
+            # value would otherwise stay marked as being constructed.
+            loader.constructed_objects, loader.recursive_objects = {}, {}
+            builder = _Builder(loader)
+            value = builder.build(node, "")
+            if builder.problems:
+                problems.extend(builder.problems)
+                continue
         if value is None:
             continue  # an empty document, e.g. after a trailing `---`
-        documents.append(Document(value, line, col, builder.positions, builder.key_positions))
+        documents.append(Document(value, line, col, text, index))
     return documents, problems
+
+
+def _locate(text: str, index: int) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """The value and key positions of the `index`th document of `text`, which was read
+    before without problems (by the C loader when it could, else by the Python one)."""
+    for make in (_fast_loader, _Loader):
+        loader = make(text)
+        if loader is None:
+            continue
+        try:
+            for i, node in enumerate(_document_nodes(loader)):
+                if i == index:
+                    builder = _Builder(loader)
+                    builder.build(node, "")
+                    return builder.positions, builder.key_positions
+        except yaml.YAMLError:
+            continue  # the C loader refused what the Python loader then read
+        finally:
+            loader.dispose()
+    raise LookupError(f"the text has no document {index}")
 
 
 def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
