@@ -6,7 +6,6 @@ the rule catalogue or the domain rules call `certgov.rules`, the same code the s
 
 from __future__ import annotations
 
-import ipaddress
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from certgov.declarations.environments import annotate
 from certgov.declarations.sources import SourceTree
 from certgov.declarations.yamlpos import Document, join_key
 from certgov.errors import Position, SecretStoreError
+from certgov.rules.accounts import check_ip_entry
 from certgov.rules.catalogue import BY_ACTION
 from certgov.rules.domains import name_problems, pattern_problems
 from certgov.rules.names import name_character_problem, name_key
@@ -220,7 +220,7 @@ def check_account(out: Reporter, item: Declared, stores: Mapping[str, Mapping[st
     _check_name_characters(out, item)
     for i, entry in item.items("ip_allowlist", doc.get("ip_allowlist")):
         try:
-            ipaddress.ip_network(entry, strict=True)
+            check_ip_entry(entry)
         except ValueError as exc:
             _report(out, item, f"ip_allowlist[{i}]", str(exc))
     if doc.get("expires_at") is not None and item.ok("expires_at"):

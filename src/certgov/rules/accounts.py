@@ -17,6 +17,15 @@ def _network(entry: str) -> tuple[str, tuple[int, int, int]]:
     return text, (net.version, int(net.network_address), net.prefixlen)
 
 
+def check_ip_entry(entry: str) -> None:
+    """Raises ValueError, in ipaddress's words, unless `entry` is an address or a network with
+    no host bits set. Parsed through the normalisation's cache, so that normalising the entry
+    afterwards (the declared and the live one) costs nothing more."""
+    if entry != entry.strip():
+        ipaddress.ip_network(entry, strict=True)  # refuses the spaces, in its own words
+    _network(entry)
+
+
 def normalise_ip_entry(entry: str) -> str:
     """An address stays an address; a range keeps its prefix; both in compressed form."""
     return _network(str(entry))[0]
