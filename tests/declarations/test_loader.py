@@ -491,6 +491,24 @@ def test_ref_loads_the_committed_tree_without_checkout(tmp_path: Path) -> None:
     assert at_head.state.get(SERVICE_ACCOUNT, "ci").spec["description"] == "v2"  # type: ignore[union-attr]
 
 
+def test_folder_and_git_tree_read_the_same_bytes_and_refuse_the_same_size(tmp_path: Path) -> None:
+    from certgov.declarations.sources import DirectoryTree, TooLargeError, open_git_tree
+
+    files = {"empty.yaml": b"", "small.yaml": b"a: 1\n", "big.yaml": bytes(range(256)) * 600}
+    for rel, data in files.items():
+        (tmp_path / rel).write_bytes(data)
+    with git.Repo.init(tmp_path) as repo:
+        _commit_all(repo, "v1")
+    folder = DirectoryTree(tmp_path)
+    with open_git_tree(tmp_path, "HEAD") as (at_head, _):
+        for tree in (folder, at_head):
+            assert {rel: tree.read(rel) for rel in files} == files
+            assert tree.read("big.yaml", 153_600) == files["big.yaml"]
+            with pytest.raises(TooLargeError) as refused:
+                tree.read("big.yaml", 153_599)
+            assert refused.value.size == 153_600
+
+
 def test_ref_at_the_repository_root_reads_every_file(tmp_path: Path) -> None:
     root = write_repo(tmp_path, {"a.yaml": ACCOUNT, ".hidden/x.yaml": "x: 1\n"})
     with git.Repo.init(tmp_path) as repo:

@@ -51,6 +51,7 @@ from certgov.declarations.schemas import validate
 from certgov.declarations.sources import (
     DirectoryTree,
     SourceTree,
+    TooLargeError,
     head_commit,
     open_git_tree,
     select,
@@ -179,11 +180,11 @@ class _Load:
 
     def read_text(self, rel: str) -> str | None:
         """The text of a file, or None after reporting why it cannot be used."""
-        size = self.tree.size(rel)
-        if size > MAX_FILE_BYTES:
-            self.add(rel, 0, 0, "", f"the file is {size} bytes; the limit is 5 MiB")
+        try:
+            data = self.tree.read(rel, MAX_FILE_BYTES)
+        except TooLargeError as exc:
+            self.add(rel, 0, 0, "", f"the file is {exc.size} bytes; the limit is 5 MiB")
             return None
-        data = self.tree.read(rel)
         self.read_files[rel] = data
         try:
             text = data.decode("utf-8")

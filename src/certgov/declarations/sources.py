@@ -16,6 +16,14 @@ import git
 from certgov.errors import UsageError
 
 
+class TooLargeError(Exception):
+    """A file is larger than the reader's limit."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
 class SourceTree(Protocol):
     """Read access to the files below a repository root, by relative POSIX path."""
 
@@ -23,9 +31,9 @@ class SourceTree(Protocol):
         """Every file below the root, sorted, hidden files and folders left out."""
         ...
 
-    def size(self, rel: str) -> int: ...
-
-    def read(self, rel: str) -> bytes: ...
+    def read(self, rel: str, limit: int | None = None) -> bytes:
+        """The file's bytes; TooLargeError when it has more than `limit` of them."""
+        ...
 
     def exists(self, rel: str) -> bool: ...
 
@@ -66,12 +74,24 @@ class DirectoryTree:
                         out.append(prefix + entry.name)
         return sorted(out)
 
-    def size(self, rel: str) -> int:
-        return os.stat(os.path.join(self.root, rel)).st_size
-
-    def read(self, rel: str) -> bytes:
-        with open(os.path.join(self.root, rel), "rb") as handle:
-            return handle.read()
+    def read(self, rel: str, limit: int | None = None) -> bytes:
+        # os-level calls: open() would add an isatty ioctl, a seek and two more stats per file,
+        # a sixth of the time of reading thousands of small declarations.
+        fd = os.open(os.path.join(self.root, rel), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = os.fstat(fd).st_size
+            if limit is not None and size > limit:
+                raise TooLargeError(size)
+            # One byte more than the size: a file that grew meanwhile is read to its end.
+            data = os.read(fd, size + 1)
+            if len(data) <= size:
+                return data
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def exists(self, rel: str) -> bool:
         path = self.root / rel
@@ -87,11 +107,11 @@ class GitTree:
     def files(self) -> list[str]:
         return sorted(rel for rel in self.blobs if not _hidden(rel))
 
-    def size(self, rel: str) -> int:
-        return int(self.blobs[rel].size)
-
-    def read(self, rel: str) -> bytes:
-        data: bytes = self.blobs[rel].data_stream.read()
+    def read(self, rel: str, limit: int | None = None) -> bytes:
+        blob = self.blobs[rel]
+        if limit is not None and blob.size > limit:
+            raise TooLargeError(int(blob.size))
+        data: bytes = blob.data_stream.read()
         return data
 
     def exists(self, rel: str) -> bool:

@@ -68,9 +68,11 @@ class FileStore:
         target = self._target(path)
         try:
             # O_NOFOLLOW: the record file itself is never a symlink the store did not make.
-            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as handle:
-                raw = handle.read()
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                raw = _read_all(fd)
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -132,6 +134,15 @@ class FileStore:
             temp.unlink(missing_ok=True)
             raise
         _fsync_folder(target.parent)
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything left in `fd`, in os-level reads (a record is small: fdopen's buffered reader
+    would cost more system calls than the read itself, at thousands of records)."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _fsync_folder(folder: Path) -> None:
