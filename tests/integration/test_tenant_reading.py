@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from certgov.apply.stores import FileStore, RecordMeta
 from certgov.cli import cli
 from certgov.client import ClmClient, Credentials
 from certgov.declarations import loader
 from certgov.declarations.config import Endpoint
-from certgov.errors import DeclarationError
+from certgov.errors import DeclarationError, SecretStoreError
 from certgov.run import facts
 from certgov.run.plan import plan_folder
 from tests.integration.conftest import LiveServer, free_port
@@ -130,3 +131,36 @@ def test_the_servers_error_is_raised_once_the_declarations_are_fine(tmp_path: Pa
 
     with pytest.raises(RuntimeError, match="no route to the tenant"):
         plan_folder(str(repo), connect)
+
+
+def test_the_file_stores_records_are_read_in_one_walk_while_the_files_load(
+    live_sqlite: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = write_repo(tmp_path / "repo", 3, 0)
+    assert live_sqlite.cli("apply", str(repo), "--auto-approve").exit_code == 0
+    walks: list[str] = []
+    lookups: list[str] = []
+    read_all_meta, read_meta = FileStore.read_all_meta, FileStore.read_meta
+
+    def walk(self: FileStore) -> dict[str, RecordMeta]:
+        walks.append(threading.current_thread().name)
+        return read_all_meta(self)
+
+    def lookup(self: FileStore, path: str) -> RecordMeta | None:
+        lookups.append(path)
+        return read_meta(self, path)
+
+    monkeypatch.setattr(FileStore, "read_all_meta", walk)
+    monkeypatch.setattr(FileStore, "read_meta", lookup)
+
+    run = plan_folder(str(repo), connector(live_sqlite))
+    assert (run.document.changes, walks, lookups) == ((), ["certgov-records"], [])
+
+    # A record that does not read cleanly is looked up on its own, and its error reported.
+    record = repo / ".certgov-secrets" / "accounts" / "acct-001.json"
+    record.write_text("[1, 2]")
+    walks.clear()
+    with pytest.raises(SecretStoreError) as refused:
+        plan_folder(str(repo), connector(live_sqlite))
+    assert refused.value.message == f"file store 'local': {str(record)!r} is not a JSON object"
+    assert (walks, lookups) == (["certgov-records"], ["accounts/acct-001"])

@@ -322,3 +322,31 @@ def test_parallel_writes_into_a_new_folder_all_succeed(
         path: record.meta() for path, record in records.items()
     }
     assert _mode(folder / "team" / "ci") == 0o700
+
+
+def test_read_all_meta_answers_every_clean_record_and_leaves_the_rest_to_read_meta(
+    store: FileStore, folder: Path, tmp_path: Path, record: SecretRecord
+) -> None:
+    for path in ("deploy", "ci/policy-validation", "a/b/c"):
+        store.write(path, record)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.json").write_text(record.to_json())
+    (folder / "linked.json").symlink_to(outside / "x.json")  # a link: not followed
+    (folder / "via").symlink_to(outside)  # nor a linked folder
+    (folder / "broken.json").write_bytes(b"{not json")
+    (folder / "list.json").write_bytes(b"[1, 2]")
+    (folder / "odd name.json").write_text(record.to_json())  # not a secret path
+    (folder / "notes.txt").write_text(record.to_json())
+
+    found = store.read_all_meta()
+
+    meta = store.read_meta("deploy")
+    assert found == {"deploy": meta, "ci/policy-validation": meta, "a/b/c": meta}
+    assert store.read_meta("a/b/c") == meta
+    with pytest.raises(SecretStoreError, match="is not valid JSON"):
+        store.read_meta("broken")
+
+
+def test_read_all_meta_of_a_missing_folder_is_empty(store: FileStore) -> None:
+    assert store.read_all_meta() == {}

@@ -187,9 +187,8 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
             client = stack.enter_context(connect(decls.config.endpoint))
         else:
             # As plan does: the tenant is read while the declarations load.
-            decls, stores, client, tenant = stack.enter_context(
-                loaded_with_tenant(target, connect, options.environment)
-            )
+            loaded = stack.enter_context(loaded_with_tenant(target, connect, options.environment))
+            decls, stores, client = loaded.decls, loaded.stores, loaded.client
             planning = options.planning
             if options.auto_promote:
                 planning = replace(planning, only_actions=("promote",))
@@ -200,7 +199,8 @@ def apply(target: str, options: ApplyOptions, connect: Connect, hooks: ApplyHook
                 source_path=target,
                 connect=connect,
                 planning=planning,
-                tenant=tenant,
+                tenant=loaded.tenant,
+                records=loaded.records,
             )
             document = planned.document
             hooks.planned(planned)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certgov.errors import CertgovError, ExtensionMissingError, ScopeError
@@ -213,6 +214,61 @@ class TenantReading:
         if self._thread is not None:
             self._thread.join()
         self._clients.close()
+
+
+class StoreReading:
+    """Reads every record of the file stores on a thread while the declarations load: which
+    accounts they hold is not known yet, and one walk of a store's folder then costs less than
+    a read per account afterwards, once nothing else runs.
+
+    `start` is handed to `load(alongside=...)`; `records` waits and answers the meta of each
+    record read, by `store:path`, for `store_facts(known=...)`: nothing when the stores could
+    not be built (`open_stores` then says why) or certgov.yaml's stores changed meanwhile.
+    """
+
+    def __init__(self, config: Config, root: Path) -> None:
+        self._stores = config.secret_stores
+        self._root = root
+        self._thread: threading.Thread | None = None
+        self._records: dict[str, StoreRecordMeta | None] = {}
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="certgov-records", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from certgov.apply.stores import FileStore, build_stores
+
+        files = {n: c for n, c in self._stores.items() if c.get("type") == "file"}
+        try:
+            stores = build_stores(files, self._root)
+        except CertgovError:
+            return
+        try:
+            for name, store in stores.items():
+                assert isinstance(store, FileStore)
+                for path, meta in store.read_all_meta().items():
+                    key = record_key({"store": name, "path": path})
+                    self._records[key] = StoreRecordMeta(meta.client_id, meta.secret_created_at)
+        except BaseException as exc:
+            self._error = exc
+
+    def records(self, decls: Declarations) -> dict[str, StoreRecordMeta | None]:
+        self._join()
+        if self._error is not None:
+            raise self._error
+        return self._records if decls.config.secret_stores == self._stores else {}
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> StoreReading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._join()
 
 
 def rollout_facts(

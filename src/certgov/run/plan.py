@@ -8,12 +8,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
 from certgov.plan.document import PlanDocument, PlanSource, Target, build_document
-from certgov.plan.model import TestReport
+from certgov.plan.model import StoreRecordMeta, TestReport
 from certgov.policytest import (
     Evaluate,
     PolicyTestResult,
@@ -26,6 +27,7 @@ from certgov.policytest import (
 from certgov.run.backtest import DEFAULT_MAX_REQUESTS, backtest
 from certgov.run.facts import (
     Connect,
+    StoreReading,
     Tenant,
     TenantReading,
     gate_facts,
@@ -157,9 +159,10 @@ def make_plan(
     planning: Planning = Planning(),
     now: datetime | None = None,
     tenant: Tenant | None = None,
+    records: Mapping[str, StoreRecordMeta | None] | None = None,
 ) -> PlanRun:
     """Read live state (unless `tenant` holds it) and facts, plan, prove changed policies, and
-    build the document."""
+    build the document. `records` are store records already read, by `store:path`."""
     from certgov.client import canonical_api_root
     from certgov.declarations.warnings import file_store_warnings
 
@@ -180,7 +183,7 @@ def make_plan(
         store_records=store_facts(
             desired,
             stores,
-            snapshot.store_records if snapshot is not None else None,
+            {**(records or {}), **(snapshot.store_records if snapshot is not None else {})},
             parallelism=client.parallelism,
         ),
         rollout=rollout,
@@ -221,21 +224,39 @@ def make_plan(
     return PlanRun(the_plan, document, all_results)
 
 
+class Loaded(NamedTuple):
+    decls: Declarations
+    stores: dict[str, SecretStore]
+    client: ClmClient
+    tenant: Tenant
+    records: dict[str, StoreRecordMeta | None]
+    """The file stores' records, by `store:path`."""
+
+
 @contextmanager
 def loaded_with_tenant(
     path: str, connect: Connect, environment: str | None = None
-) -> Iterator[tuple[Declarations, dict[str, SecretStore], ClmClient, Tenant]]:
+) -> Iterator[Loaded]:
     """The declarations at `path`, their secret stores, and the API client with what it read
-    of the tenant while they loaded (certgov.yaml alone names the API). The tenant's errors are
-    raised only when the declarations have none; the session is revoked when the block ends."""
+    of the tenant and of the file stores while they loaded (certgov.yaml alone names the API
+    and the stores). The tenant's errors are raised only when the declarations have none; the
+    session is revoked when the block ends."""
     from certgov.declarations import load, load_config
 
-    endpoint = load_config(path, environment).endpoint
-    with TenantReading(connect, endpoint) as reading:
-        decls = load(path, environment=environment, alongside=reading.start)
+    config = load_config(path, environment)
+    with (
+        TenantReading(connect, config.endpoint) as reading,
+        StoreReading(config, Path(path)) as records,
+    ):
+
+        def alongside() -> None:
+            reading.start()
+            records.start()
+
+        decls = load(path, environment=environment, alongside=alongside)
         with open_stores(decls) as stores:
             client, tenant = reading.result()
-            yield decls, stores, client, tenant
+            yield Loaded(decls, stores, client, tenant, records.records(decls))
 
 
 def plan_folder(
@@ -243,13 +264,14 @@ def plan_folder(
 ) -> PlanRun:
     """`certgov plan PATH`: load the declarations and, meanwhile, read the live tenant; then
     plan the one against the other."""
-    with loaded_with_tenant(path, connect, environment) as (decls, stores, client, tenant):
+    with loaded_with_tenant(path, connect, environment) as loaded:
         return make_plan(
-            decls,
-            client,
-            stores,
+            loaded.decls,
+            loaded.client,
+            loaded.stores,
             source_path=path,
             connect=connect,
             planning=planning,
-            tenant=tenant,
+            tenant=loaded.tenant,
+            records=loaded.records,
         )

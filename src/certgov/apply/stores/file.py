@@ -65,7 +65,39 @@ class FileStore:
 
     def read_meta(self, path: str) -> RecordMeta | None:
         """The metadata of `<folder>/<path>.json`, or None when that file does not exist."""
-        target = self._target(path)
+        return self._read_meta(self._target(path))
+
+    def read_all_meta(self) -> dict[str, RecordMeta]:
+        """The metadata of every record below the folder that reads cleanly, by secret path: one
+        walk costs less than a lookup per account, at thousands of them. Links are not
+        followed, and a file that is not a clean record is left out, for `read_meta` to report.
+        """
+        out: dict[str, RecordMeta] = {}
+        folders = [(os.fspath(self.folder), "")]
+        while folders:
+            folder, prefix = folders.pop()
+            try:
+                with os.scandir(folder) as scan:
+                    entries = list(scan)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(".json"):
+                    path = prefix + entry.name.removesuffix(".json")
+                    try:
+                        validate_secret_path(path)
+                        meta = self._read_meta(entry.path)
+                    except SecretStoreError:
+                        continue
+                    if meta is not None:
+                        out[path] = meta
+        return out
+
+    def _read_meta(self, target: str) -> RecordMeta | None:
         try:
             # O_NOFOLLOW: the record file itself is never a symlink the store did not make.
             fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
