@@ -307,3 +307,56 @@ def test_skipped_checks_change_nothing(text: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(yamlpos, "_may_nest_deep", lambda text: True)
     monkeypatch.setattr(yamlpos, "_may_expand", lambda text: True)
     assert load_documents(text) == quick
+
+
+# A plain tree is built straight from libyaml's events; anything else goes the node path, which
+# words its problems. Either way the documents are the same.
+PLAIN_TREES = [
+    "",
+    "# only a comment\n",
+    "a: 1\nb: -2.5\nc: true\nd: no\ne: ~\nf: null\ng: ''\nh: 0x1F\ni: 1_000\nj: .inf\n",
+    "d: 2027-06-30\nt: 2027-06-30T10:00:00Z\nq: '2027-06-30'\n",
+    'quoted: "yes"\nsingle: \'1\'\nkey with spaces: x\n"a.b": {c: [1, [2, {d: e}]]}\n',
+    "- a\n- - b\n  - {}\n- []\n",
+    "just a scalar\n",
+    "a: 1\n---\n\nb:\n  c: 2\n---\n...\n",
+    "---\n---\nx: |\n  literal\n  text\ny: >\n  folded\n",
+    "a: 1\n---\n# empty\n---\nb: 2\n",
+    "a: [" + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2) + "]\n",
+]
+NOT_PLAIN = [
+    "a: &x 1\nb: *x\n",
+    "a: !!str 1\n",
+    "a: !custom x\n",
+    "a: !!map {b: 1}\n",
+    "base: &b {p: 1}\nm:\n  <<: *b\n",
+    "1: one\nyes: true\nnull: x\n",
+    "a: 1\na: 2\n",
+    "? [a, b]\n: 1\n",
+    "a: [1, 2\n",
+    "a: =\n",
+    "a: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n",
+    "k: " + "x" * MAX_EXPANDED_NODES + "\n",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [(t, True) for t in PLAIN_TREES]
+    + [(t, False) for t in NOT_PLAIN]
+    + [(t, None) for t in SHORTCUT_TEXTS],
+)
+def test_the_event_path_and_the_node_path_read_the_same(
+    text: str, plain: bool | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick = yamlpos._quick_read(text)
+    if plain is not None:
+        assert (quick is not None) is plain
+    answer = load_documents(text)
+    monkeypatch.setattr(yamlpos, "_quick_read", lambda text: None)
+    assert load_documents(text) == answer
+    if quick is not None:
+        assert answer == (quick, [])
+        assert [(d.positions, d.key_positions) for d in quick] == [
+            (d.positions, d.key_positions) for d in answer[0]
+        ]

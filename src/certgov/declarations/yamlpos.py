@@ -388,12 +388,116 @@ def _locate(text: str, index: int) -> tuple[dict[str, tuple[int, int]], dict[str
     raise LookupError(f"the text has no document {index}")
 
 
+_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = (
+    yaml.SafeLoader.yaml_implicit_resolvers
+)
+_KEY = object()  # a mapping waiting for its next key
+_ITEM = object()  # a sequence
+
+
+def _quick_read(text: str) -> list[Document] | None:
+    """The documents of `text` built straight from libyaml's events, without composing nodes;
+    None unless every document is a plain tree of mappings, sequences and untagged scalars
+    (no anchor, alias, tag, merge or duplicate key, no key but a string, and no text so large
+    or nesting so deep that the limits need checking), or the text does not parse: the node
+    path then reads it and words what it finds."""
+    if _CSafeLoader is None or len(text) > MAX_EXPANDED_NODES:
+        return None
+    loader = _CSafeLoader(text)
+    try:
+        return _from_events(loader, text)
+    except (_Irregular, yaml.YAMLError):
+        return None
+    finally:
+        loader.dispose()
+
+
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAPPING_START, _SEQUENCE_START = yaml.MappingStartEvent, yaml.SequenceStartEvent
+_MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
+_DOCUMENT_START, _STREAM_END = yaml.DocumentStartEvent, yaml.StreamEndEvent
+
+
+def _from_events(loader: Any, text: str) -> list[Document]:
+    documents: list[Document] = []
+    containers: list[Any] = []  # the open mappings and sequences, innermost last
+    waiting: list[Any] = []  # for each: _ITEM, _KEY, or the key whose value comes next
+    index = -1
+    root = (1, 1)
+    get = loader.get_event
+    resolvers = _RESOLVERS
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is _SCALAR:
+            value = event.value
+            plain, quoted = event.implicit
+            if event.anchor is not None or not (plain or quoted):
+                raise _Irregular  # an anchor, a tag
+            if plain:
+                for tag, regexp in resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        if tag != _TIMESTAMP_TAG:  # a date stays the text written
+                            value = _construct(loader, yaml.ScalarNode(tag, value))
+                        break
+            if not containers:
+                root = event.start_mark.line + 1, event.start_mark.column + 1
+        elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+            if event.anchor is not None or not event.implicit or len(containers) >= MAX_DEPTH:
+                raise _Irregular
+            if not containers:
+                root = event.start_mark.line + 1, event.start_mark.column + 1
+            if kind is _MAPPING_START:
+                containers.append({})
+                waiting.append(_KEY)
+            else:
+                containers.append([])
+                waiting.append(_ITEM)
+            continue
+        elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+            value = containers.pop()
+            waiting.pop()
+        elif kind is _DOCUMENT_START:
+            index += 1
+            continue
+        elif kind is _STREAM_END:
+            return documents
+        elif kind is _ALIAS:
+            raise _Irregular
+        else:
+            continue  # the stream's start, a document's end
+        if not containers:
+            if value is not None:
+                documents.append(Document(value, root[0], root[1], text, index))
+            continue
+        slot = waiting[-1]
+        if slot is _ITEM:
+            containers[-1].append(value)
+        elif slot is _KEY:
+            if type(value) is not str or value in containers[-1]:
+                raise _Irregular
+            waiting[-1] = value
+        else:
+            containers[-1][slot] = value
+            waiting[-1] = _KEY
+
+
+def _construct(loader: Any, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        raise _Irregular from exc
+
+
 def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
     """Every document of `text`, or the problems that keep it from being read.
 
     A syntax error stops the file (nothing after it can be trusted); other problems are
     collected per document and that document is left out.
     """
+    quick = _quick_read(text)
+    if quick is not None:
+        return quick, []
     fast = _fast_loader(text)
     if fast is not None:
         try:
