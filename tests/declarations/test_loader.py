@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -16,6 +18,7 @@ from certgov.declarations import (
     RolloutDefaults,
     SafetyConfig,
     load,
+    loader,
 )
 from certgov.declarations.durations import format_duration, length_problem, parse_duration
 from certgov.declarations.sources import glob_match
@@ -466,6 +469,37 @@ def test_a_dirty_git_work_tree_reports_no_commit(tmp_path: Path) -> None:
         _commit_all(repo, "v1")
     (root / "a.yaml").write_text(ACCOUNT.replace("CI", "changed"), encoding="utf-8")
     assert load(root).git_commit is None
+
+
+def test_the_git_question_is_asked_on_a_thread_while_the_files_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_repo(tmp_path, {"a.yaml": ACCOUNT})
+    asked: list[str] = []
+    started = threading.Event()
+
+    def commit(folder: Path) -> str:
+        asked.append(threading.current_thread().name)
+        started.set()
+        return "c0ffee"
+
+    def declared(self: loader._Load, files: list[str]) -> Any:
+        assert started.wait(10), "the git question was not asked while the files were read"
+        return read(self, files)
+
+    read = loader._Load.declared
+    monkeypatch.setattr(loader, "head_commit", commit)
+    monkeypatch.setattr(loader._Load, "declared", declared)
+    assert load(root).git_commit == "c0ffee"
+    assert asked == ["certgov-git"]
+
+    def broken(folder: Path) -> str:
+        raise OSError("git is broken")
+
+    monkeypatch.setattr(loader, "head_commit", broken)
+    monkeypatch.setattr(loader._Load, "declared", read)
+    with pytest.raises(OSError, match="git is broken"):
+        load(root)
 
 
 def test_outside_git_there_is_no_commit(tmp_path: Path) -> None:

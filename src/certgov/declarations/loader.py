@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from certgov.declarations import checks
 from certgov.declarations.checks import Declared, locate
@@ -544,7 +544,7 @@ def _run(
     tree: SourceTree,
     root: Path,
     display_root: str,
-    git_commit: str | None,
+    git_commit: Callable[[], str | None],
     env: str | None,
     alongside: Callable[[], None] | None,
 ) -> Declarations:
@@ -555,7 +555,7 @@ def _run(
 def _build(
     run: _Load,
     root: Path,
-    git_commit: str | None,
+    git_commit: Callable[[], str | None],
     env: str | None,
     alongside: Callable[[], None] | None,
 ) -> Declarations:
@@ -577,7 +577,7 @@ def _build(
         state=State.build(resources),
         files=tuple(files),
         digest=_digest(run.read_files),
-        git_commit=git_commit,
+        git_commit=git_commit(),
     )
 
 
@@ -602,10 +602,59 @@ def load(
     display_root = os.fspath(path)
     if ref is not None:
         with open_git_tree(root, ref) as (git_tree, sha):
-            return _run(git_tree, root, display_root, sha, environment, alongside)
+            return _run(git_tree, root, display_root, lambda: sha, environment, alongside)
     if not root.is_dir():
         raise UsageError(f"{display_root} is not a folder")
-    return _run(DirectoryTree(root), root, display_root, head_commit(root), environment, alongside)
+    # Whether the folder is a clean git work tree (`git status` over every file) is asked on a
+    # thread while the files load.
+    commit = _OnThread(lambda: head_commit(root))
+
+    def beside() -> None:
+        commit.start()
+        if alongside is not None:
+            alongside()
+
+    try:
+        return _run(DirectoryTree(root), root, display_root, commit.result, environment, beside)
+    finally:
+        commit.join()
+
+
+_T = TypeVar("_T")
+
+
+class _OnThread(Generic[_T]):
+    """`work()` on a thread once `start`ed; `result` waits for it (or, never started, runs it
+    here) and answers it, or raises what it raised."""
+
+    def __init__(self, work: Callable[[], _T]) -> None:
+        self._work = work
+        self._thread: threading.Thread | None = None
+        self._answer: tuple[_T] | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="certgov-git", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._answer = (self._work(),)
+        except BaseException as exc:
+            self._error = exc
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> _T:
+        if self._thread is None:
+            self._run()
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer[0]
 
 
 def load_config(path: str | Path, environment: str | None = None) -> Config:

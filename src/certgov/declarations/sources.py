@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Protocol
-
-import git
+from typing import TYPE_CHECKING, Protocol
 
 from certgov.errors import UsageError
+
+if TYPE_CHECKING:
+    import git
 
 
 class TooLargeError(Exception):
@@ -124,6 +125,8 @@ _SYMLINK_MODE = 0o120000
 @contextmanager
 def open_git_tree(root: Path, ref: str) -> Iterator[tuple[GitTree, str]]:
     """The tree at `ref` below `root` (a folder inside a git work tree), and the commit's sha."""
+    import git
+
     try:
         repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -151,6 +154,8 @@ def open_git_tree(root: Path, ref: str) -> Iterator[tuple[GitTree, str]]:
 
 def head_commit(root: Path) -> str | None:
     """HEAD's sha when `root` is inside a git work tree and unchanged since HEAD, else None."""
+    import git  # imported when needed: tens of milliseconds that most commands do not need
+
     try:
         repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
