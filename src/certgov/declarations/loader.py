@@ -34,8 +34,9 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from certgov.background import Background
 from certgov.declarations import checks
 from certgov.declarations.checks import Declared, locate
 from certgov.declarations.config import CONFIG_FILE, Config
@@ -607,54 +608,14 @@ def load(
         raise UsageError(f"{display_root} is not a folder")
     # Whether the folder is a clean git work tree (`git status` over every file) is asked on a
     # thread while the files load.
-    commit = _OnThread(lambda: head_commit(root))
+    with Background(lambda: head_commit(root), "certgov-git") as commit:
 
-    def beside() -> None:
-        commit.start()
-        if alongside is not None:
-            alongside()
+        def beside() -> None:
+            commit.start()
+            if alongside is not None:
+                alongside()
 
-    try:
         return _run(DirectoryTree(root), root, display_root, commit.result, environment, beside)
-    finally:
-        commit.join()
-
-
-_T = TypeVar("_T")
-
-
-class _OnThread(Generic[_T]):
-    """`work()` on a thread once `start`ed; `result` waits for it (or, never started, runs it
-    here) and answers it, or raises what it raised."""
-
-    def __init__(self, work: Callable[[], _T]) -> None:
-        self._work = work
-        self._thread: threading.Thread | None = None
-        self._answer: tuple[_T] | None = None
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="certgov-git", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._answer = (self._work(),)
-        except BaseException as exc:
-            self._error = exc
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-    def result(self) -> _T:
-        if self._thread is None:
-            self._run()
-        self.join()
-        if self._error is not None:
-            raise self._error
-        assert self._answer is not None
-        return self._answer[0]
 
 
 def load_config(path: str | Path, environment: str | None = None) -> Config:

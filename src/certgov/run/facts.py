@@ -6,7 +6,6 @@ facts are fetched here and handed to the planner as data.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from certgov.background import Background
 from certgov.errors import CertgovError, ExtensionMissingError, ScopeError
 from certgov.plan.document import LIVE, NOT_PLANNED, SNAPSHOT, Coverage, Evidence
 from certgov.plan.model import StoreRecordMeta
@@ -179,96 +179,50 @@ class TenantReading:
     """
 
     def __init__(self, connect: Connect, endpoint: Endpoint) -> None:
-        self._connect = connect
-        self._endpoint = endpoint
         self._clients = ExitStack()
-        self._thread: threading.Thread | None = None
-        self._read: tuple[ClmClient, Tenant] | None = None
-        self._error: BaseException | None = None
+
+        def read() -> tuple[ClmClient, Tenant]:
+            client = self._clients.enter_context(connect(endpoint))
+            return client, read_tenant(client)
+
+        self._read = Background(read, "certgov-tenant")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="certgov-tenant", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            client = self._clients.enter_context(self._connect(self._endpoint))
-            self._read = client, read_tenant(client)
-        except BaseException as exc:
-            self._error = exc
+        self._read.start()
 
     def result(self) -> tuple[ClmClient, Tenant]:
-        if self._thread is None:
-            self._run()
-        else:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._read is not None
-        return self._read
+        return self._read.result()
 
     def __enter__(self) -> TenantReading:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._thread.join()
+        self._read.join()
         self._clients.close()
 
 
-class StoreReading:
-    """Reads every record of the file stores on a thread while the declarations load: which
-    accounts they hold is not known yet, and one walk of a store's folder then costs less than
-    a read per account afterwards, once nothing else runs.
+def file_store_records(
+    configs: Mapping[str, Mapping[str, Any]], root: Path
+) -> dict[str, StoreRecordMeta | None]:
+    """The meta of every record of the `file` stores that reads cleanly, by `store:path`, for
+    `store_facts(known=...)`: one walk of each folder, while the declarations load, costs less
+    than a read per account afterwards. Nothing when the stores cannot be built (`open_stores`
+    then says why)."""
+    from certgov.apply.stores import FileStore, build_stores
 
-    `start` is handed to `load(alongside=...)`; `records` waits and answers the meta of each
-    record read, by `store:path`, for `store_facts(known=...)`: nothing when the stores could
-    not be built (`open_stores` then says why) or certgov.yaml's stores changed meanwhile.
-    """
-
-    def __init__(self, config: Config, root: Path) -> None:
-        self._stores = config.secret_stores
-        self._root = root
-        self._thread: threading.Thread | None = None
-        self._records: dict[str, StoreRecordMeta | None] = {}
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="certgov-records", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from certgov.apply.stores import FileStore, build_stores
-
-        files = {n: c for n, c in self._stores.items() if c.get("type") == "file"}
-        try:
-            stores = build_stores(files, self._root)
-        except CertgovError:
-            return
-        try:
-            for name, store in stores.items():
-                assert isinstance(store, FileStore)
-                for path, meta in store.read_all_meta().items():
-                    key = record_key({"store": name, "path": path})
-                    self._records[key] = StoreRecordMeta(meta.client_id, meta.secret_created_at)
-        except BaseException as exc:
-            self._error = exc
-
-    def records(self, decls: Declarations) -> dict[str, StoreRecordMeta | None]:
-        self._join()
-        if self._error is not None:
-            raise self._error
-        return self._records if decls.config.secret_stores == self._stores else {}
-
-    def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> StoreReading:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._join()
+    files = {name: config for name, config in configs.items() if config.get("type") == "file"}
+    try:
+        stores = build_stores(files, root)
+    except CertgovError:
+        return {}
+    return {
+        record_key({"store": name, "path": path}): StoreRecordMeta(
+            meta.client_id, meta.secret_created_at
+        )
+        for name, store in stores.items()
+        if isinstance(store, FileStore)
+        for path, meta in store.read_all_meta().items()
+    }
 
 
 def rollout_facts(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from certgov.background import Background
 from certgov.errors import DeclarationError, InvalidRequestError, Position, Problem
 from certgov.plan import Facts, KindOptions, Plan, PlanOptions, plan
 from certgov.plan.document import PlanDocument, PlanSource, Target, build_document
@@ -27,9 +28,9 @@ from certgov.policytest import (
 from certgov.run.backtest import DEFAULT_MAX_REQUESTS, backtest
 from certgov.run.facts import (
     Connect,
-    StoreReading,
     Tenant,
     TenantReading,
+    file_store_records,
     gate_facts,
     managed_kinds,
     open_stores,
@@ -244,9 +245,12 @@ def loaded_with_tenant(
     from certgov.declarations import load, load_config
 
     config = load_config(path, environment)
+    root = Path(path)
     with (
         TenantReading(connect, config.endpoint) as reading,
-        StoreReading(config, Path(path)) as records,
+        Background(
+            lambda: file_store_records(config.secret_stores, root), "certgov-records"
+        ) as records,
     ):
 
         def alongside() -> None:
@@ -256,7 +260,9 @@ def loaded_with_tenant(
         decls = load(path, environment=environment, alongside=alongside)
         with open_stores(decls) as stores:
             client, tenant = reading.result()
-            yield Loaded(decls, stores, client, tenant, records.records(decls))
+            # Read for the stores certgov.yaml named before loading: the same, but for a race.
+            read = records.result() if decls.config.secret_stores == config.secret_stores else {}
+            yield Loaded(decls, stores, client, tenant, read)
 
 
 def plan_folder(
