@@ -351,12 +351,14 @@ def evaluate(
     )
     applied: dict[str, str] = {}
     failures: list[tuple[PolicyInput, Rule, str]] = []
+    seen = request  # the request as the next rule sees it: with the values applied so far
     for policy in matched:
         for rule in sorted(policy.rules, key=_rule_order):
-            seen = dataclasses.replace(request, subject={**request.subject, **applied})
             outcome = CHECKS[rule.action](seen, rule.values, policy)
-            for key, value in outcome.applied.items():
-                applied.setdefault(key, value)
+            filled = {k: v for k, v in outcome.applied.items() if k not in applied}
+            if filled:
+                applied.update(filled)
+                seen = dataclasses.replace(request, subject={**request.subject, **applied})
             failures.extend((policy, rule, message) for message in outcome.messages)
     # A rule's failure counts as hard if any failing instance of that rule action is hard.
     hard_actions = {rule.action for _, rule, _ in failures if rule.fail == "hard"}
