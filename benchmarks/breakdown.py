@@ -158,21 +158,20 @@ def live_reading(
 
 
 def overlapped(repo: Path, url: str, credentials: Path, repeat: int) -> dict[str, float]:
-    """Loading while the live tenant is read on a thread, as plan does: both, in wall time."""
+    """Loading while the live tenant and the file store's records are read on threads, as plan
+    does (`loaded_with_tenant`): all of it, in wall time."""
     from certgov.client import ClmClient, Credentials
-    from certgov.declarations import load
     from certgov.declarations.config import Endpoint
-    from certgov.run.facts import TenantReading
+    from certgov.run.plan import loaded_with_tenant
 
     def connect(endpoint: Endpoint) -> ClmClient:
         return ClmClient(url, Credentials.from_file(credentials))
 
-    def both() -> None:
-        with TenantReading(connect, Endpoint(url)) as reading:
-            load(repo, alongside=reading.start)
-            reading.result()
+    def loaded() -> None:
+        with loaded_with_tenant(str(repo), connect):
+            pass
 
-    return {"load_and_live_read": _best(both, repeat)}
+    return {"load_and_live_read": _best(loaded, repeat)}
 
 
 def planning(repo: Path, live: Any, url: str, repeat: int) -> dict[str, float]:
@@ -181,7 +180,7 @@ def planning(repo: Path, live: Any, url: str, repeat: int) -> dict[str, float]:
     from certgov.plan import Facts, plan
     from certgov.plan.document import build_document
     from certgov.render import text
-    from certgov.run.facts import open_stores, store_facts
+    from certgov.run.facts import file_store_records, open_stores, store_facts
     from certgov.run.plan import plan_options
 
     decls = load(repo)
@@ -189,6 +188,8 @@ def planning(repo: Path, live: Any, url: str, repeat: int) -> dict[str, float]:
     with open_stores(decls) as stores:
         out["store_facts"] = _best(lambda: store_facts(decls.state, stores), repeat)
         records = store_facts(decls.state, stores)
+    configs, root = decls.config.secret_stores, decls.root
+    out["store_walk"] = _best(lambda: file_store_records(configs, root), repeat)
     now = datetime.now(UTC).replace(microsecond=0)
     facts = Facts(now=now, store_records=records)
     options = plan_options(decls.config)

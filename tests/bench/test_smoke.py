@@ -65,6 +65,7 @@ BREAKDOWN_KEYS = {
     "live_build",
     "load_and_live_read",
     "store_facts",
+    "store_walk",
     "planner",
     "document_render",
 }
