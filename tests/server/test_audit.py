@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from certgov.cli.main import cli
 from certgov.server.audit import GENESIS, ChainBreak, event_hash, verify_chain
@@ -235,3 +235,21 @@ def test_bad_since_is_a_validation_error(h: Harness) -> None:
     response = h.as_admin().get(EVENTS, params={"since": "yesterday"})
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["since"]
+
+
+def test_a_database_made_before_the_type_index_gets_it_at_the_next_start(
+    h: Harness, db_url: str
+) -> None:
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_audit_events_type_id"))
+            conn.execute(text("CREATE INDEX ix_audit_events_type ON audit_events (type)"))
+        h.store.create_schema()
+        h.store.create_schema()  # and a second start keeps it
+        indexes = {
+            i["name"]: i["column_names"] for i in inspect(engine).get_indexes("audit_events")
+        }
+    finally:
+        engine.dispose()
+    assert indexes["ix_audit_events_type_id"] == ["type", "id", "occurred_at"]

@@ -84,18 +84,25 @@ class Store:
             self._writer = nullcontext()
 
     def create_schema(self) -> None:
-        """Create missing tables and the singleton rows; a second call keeps everything."""
+        """Create missing tables, the indexes a later version added to existing ones, and the
+        singleton rows; a second call keeps everything."""
         try:
-            t.metadata.create_all(self.engine)
+            self._create_missing()
         except SQLAlchemyError:
-            # Another process created the tables between our check and our CREATE.
-            t.metadata.create_all(self.engine)
+            # Another process created them between our check and our CREATE.
+            self._create_missing()
         with self.engine.begin() as conn:
             _insert_missing(conn, t.chain_head, {"id": 1, "last_id": 0, "last_hash": GENESIS})
             _insert_missing(conn, t.policy_version, {"id": 1, "version": 0})
             _insert_missing(
                 conn, t.server_keys, {"name": CLIENT_SECRET_KEY, "value": new_server_key()}
             )
+
+    def _create_missing(self) -> None:
+        t.metadata.create_all(self.engine)  # a table's indexes only with the table
+        for table in t.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(self.engine, checkfirst=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
