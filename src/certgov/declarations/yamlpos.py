@@ -312,8 +312,9 @@ def _may_expand(text: str) -> bool:
 
 
 class _Irregular(Exception):
-    """`_value` met what only `_Builder` resolves or words: a tag, a merge key, a key that is
-    not a plain string, a duplicate key, a value the constructor refuses."""
+    """A quick path (`_from_events`, `_value`) met what only `_Builder` resolves or words: an
+    anchor or alias (events), a tag, a merge key, a key that is not a plain string, a duplicate
+    key, a value the constructor refuses, nesting past the limit."""
 
 
 def _value(loader: Any, node: yaml.Node) -> Any:
