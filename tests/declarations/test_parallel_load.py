@@ -43,7 +43,8 @@ def _repo(root: Path, broken: dict[int, str] | None = None) -> Path:
 @pytest.fixture
 def forked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """PARALLEL_FILES lowered so that 12 files fork, two files a chunk; the files read in this
-    process recorded, each chunk read here slowly, so that the child surely takes some."""
+    process recorded, and each chunk read slowly in either process, so that each surely takes
+    some (quick, the child could take them all while this process starts the git question)."""
     if threading.active_count() > 1:
         pytest.skip("another thread is running: the loader reads everything in this process")
     monkeypatch.setattr(loader, "PARALLEL_FILES", 4)
@@ -55,7 +56,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def recording(self: loader._Load, files: list[str]) -> list[loader.Declared]:
         if os.getpid() == this_process:
             here.extend(files)
-            time.sleep(0.2)
+        time.sleep(0.2)
         return declared(self, files)
 
     monkeypatch.setattr(loader._Load, "declared", recording)
