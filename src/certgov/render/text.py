@@ -238,7 +238,14 @@ def _change(w: _Writer, change: Change, decisions: Sequence[RolloutDecision]) ->
             else:
                 w.line(f"      {sign} {key}: {_value(value)}", sign)
     for entry in change.diff:
-        w.line(f"      ~ {entry.path}: {_value(entry.before)} → {_value(entry.after)}", "~")
+        # A field or rule that appears is added, one that goes is removed, as with create and
+        # delete; only one that changes shows both sides.
+        if entry.before is None:
+            w.line(f"      + {entry.path}: {_value(entry.after)}", "+")
+        elif entry.after is None:
+            w.line(f"      - {entry.path}: {_value(entry.before)}", "-")
+        else:
+            w.line(f"      ~ {entry.path}: {_value(entry.before)} → {_value(entry.after)}", "~")
     secret = change.secret
     if secret and action in ("create", "rotate"):
         w.line(
