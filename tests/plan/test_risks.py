@@ -27,6 +27,20 @@ POLICY_SPEC = policy_spec(
 )
 
 
+def policy_change(before: list[dict[str, Any]], after: list[dict[str, Any]], **top: Any) -> Change:
+    def spec(rules: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+        return policy_spec(
+            {"name": "p", "matching_criteria": {"domains": ["a.example.com"]}, "rules": rules}
+            | more
+        )
+
+    return Change("update", POLICY, "p", spec(before), spec(after, **top))
+
+
+def rule(action: str, fail: str = "hard", **values: Any) -> dict[str, Any]:
+    return {"action": action, "fail": fail, "values": values}
+
+
 def account_change(action: Action = "update", **after: Any) -> Change:
     return Change(action, SERVICE_ACCOUNT, "ci", ACCOUNT, {**ACCOUNT, **after})
 
@@ -71,6 +85,64 @@ def account_change(action: Action = "update", **after: Any) -> Change:
                 )
             ],
         ),
+        (
+            policy_change(
+                [
+                    rule("enforce_max_validity", max_days=90),
+                    rule("enforce_minimum_key_size", minimum_bits=3072),
+                ],
+                [
+                    rule("enforce_max_validity", max_days=365),
+                    rule("enforce_minimum_key_size", minimum_bits=2048),
+                ],
+            ),
+            [
+                ("rule loosened", "enforce_max_validity: max_days 90 → 365"),
+                ("rule loosened", "enforce_minimum_key_size: minimum_bits 3072 → 2048"),
+            ],
+        ),
+        (
+            policy_change(
+                [
+                    rule("enforce_max_validity", max_days=365),
+                    rule("enforce_min_validity", min_days=1),
+                ],
+                [
+                    rule("enforce_max_validity", max_days=90),
+                    rule("enforce_min_validity", min_days=7),
+                ],
+            ),
+            [],
+        ),
+        (
+            policy_change(
+                [rule("enforce_key_usage", key_usage=["digitalSignature", "keyEncipherment"])],
+                [rule("enforce_key_usage", key_usage=["digitalSignature"])],
+            ),
+            [("rule loosened", "enforce_key_usage: key_usage no longer requires keyEncipherment")],
+        ),
+        (
+            policy_change(
+                [rule("enforce_values", organization="Example Ltd", country="NZ")],
+                [rule("enforce_values", organization="Other Ltd")],
+            ),
+            [("rule loosened", "enforce_values: country no longer required (was NZ)")],
+        ),
+        (
+            policy_change(
+                [rule("enforce_max_san_count", "soft", max_count=5)],
+                [rule("enforce_max_san_count", "soft", max_count=50)],
+            ),
+            [],
+        ),
+        (
+            policy_change(
+                [rule("enforce_max_san_count", max_count=5)],
+                [rule("enforce_max_san_count", max_count=50)],
+                enabled=False,
+            ),
+            [("policy disabled", "none of its rules applies")],
+        ),
     ],
     ids=[
         "allowlist-emptied",
@@ -84,6 +156,12 @@ def account_change(action: Action = "update", **after: Any) -> Change:
         "never-used-secret-rotated",
         "policy-enabled",
         "account-created",
+        "limits-loosened",
+        "limits-tightened",
+        "key-usage-dropped",
+        "subject-value-dropped",
+        "soft-rule-loosened",
+        "disabled-policy-loosened",
     ],
 )
 def test_each_change_names_its_risks(change: Change, expected: list[tuple[str, str]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from certgov.plan.model import Change
 from certgov.rules.accounts import SCOPE_ORDER
+from certgov.rules.catalogue import BY_ACTION
 from certgov.state import POLICY, SERVICE_ACCOUNT
 
 
@@ -97,8 +98,37 @@ def _policy_risks(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterat
             yield "rule removed", rule["action"]
         elif rule.get("fail") == "hard" and current.get("fail") == "soft":
             yield "rule softened", f"{rule['action']} only warns now"
+        elif rule.get("fail") == current.get("fail") == "hard" and after.get("enabled"):
+            loosened = _loosened(rule["action"], rule.get("values"), current.get("values"))
+            if loosened:
+                yield "rule loosened", f"{rule['action']}: {'; '.join(loosened)}"
     if before.get("enabled") and not after["enabled"]:
         yield "policy disabled", "none of its rules applies"
+
+
+def _loosened(action: str, before: Any, after: Any) -> list[str]:
+    """How a hard rule's new values let through requests its old ones blocked: a limit moved
+    the looser way, a required key usage or subject value dropped. A value replaced by another
+    (an algorithm, a suffix) is neither looser nor tighter, and is not listed."""
+    spec = BY_ACTION.get(action)
+    old, new = before or {}, after or {}
+    out = []
+    for value in spec.values if spec else ():
+        was, now = old.get(value.key), new.get(value.key)
+        if was is None or was == now:
+            continue
+        if now is None:
+            out.append(f"{value.key} no longer required (was {_shown(was)})")
+        elif value.looser:
+            if int(now) != int(was) and (int(now) > int(was)) == (value.looser == "higher"):
+                out.append(f"{value.key} {was} → {now}")
+        elif value.type == "enum_list" and set(was) - set(now):
+            out.append(f"{value.key} no longer requires {', '.join(sorted(set(was) - set(now)))}")
+    return out
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 _SIMPLE = {

@@ -41,6 +41,8 @@ class ValueSpec:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    looser: str = ""
+    """For an `int`: which way (`higher` or `lower`) lets more requests through."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,11 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         "enforce_minimum_key_size",
         "RSA keys of at least this many bits;"
         " ECDSA curves of at least this RSA-equivalent strength.",
-        (ValueSpec("minimum_bits", "int", "Minimum key size in bits.", 2048, 8192),),
+        (
+            ValueSpec(
+                "minimum_bits", "int", "Minimum key size in bits.", 2048, 8192, looser="lower"
+            ),
+        ),
         required=("minimum_bits",),
     ),
     RuleSpec(
@@ -125,20 +131,20 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     RuleSpec(
         "enforce_max_validity",
         "Validity must not exceed this many days.",
-        (ValueSpec("max_days", "int", "Maximum validity in days.", 1, 3650),),
+        (ValueSpec("max_days", "int", "Maximum validity in days.", 1, 3650, looser="higher"),),
         required=("max_days",),
     ),
     RuleSpec(
         "enforce_min_validity",
         "Validity must be at least this many days.",
-        (ValueSpec("min_days", "int", "Minimum validity in days.", 1, 3650),),
+        (ValueSpec("min_days", "int", "Minimum validity in days.", 1, 3650, looser="lower"),),
         required=("min_days",),
     ),
     RuleSpec("block_ip_in_san", "No IP address SANs."),
     RuleSpec(
         "enforce_max_san_count",
         "At most this many SANs, counting all four SAN lists (not the CN).",
-        (ValueSpec("max_count", "int", "Maximum number of SANs.", 1, 1000),),
+        (ValueSpec("max_count", "int", "Maximum number of SANs.", 1, 1000, looser="higher"),),
         required=("max_count",),
     ),
     RuleSpec("require_san", "At least one SAN."),
