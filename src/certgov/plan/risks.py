@@ -120,11 +120,20 @@ def _loosened(action: str, before: Any, after: Any) -> list[str]:
         if now is None:
             out.append(f"{value.key} no longer required (was {_shown(was)})")
         elif value.looser:
-            if int(now) != int(was) and (int(now) > int(was)) == (value.looser == "higher"):
+            if _moved(was, now) == value.looser:
                 out.append(f"{value.key} {was} → {now}")
         elif value.type == "enum_list" and set(was) - set(now):
             out.append(f"{value.key} no longer requires {', '.join(sorted(set(was) - set(now)))}")
     return out
+
+
+def _moved(was: Any, now: Any) -> str:
+    """`higher` or `lower` for two integers (or their digit strings) that differ, else ``."""
+    try:
+        before, after = int(was), int(now)
+    except (TypeError, ValueError):
+        return ""
+    return "higher" if after > before else "lower" if after < before else ""
 
 
 def _shown(value: Any) -> str:
