@@ -312,34 +312,9 @@ def _may_expand(text: str) -> bool:
 
 
 class _Irregular(Exception):
-    """A quick path (`_from_events`, `_value`) met what only `_Builder` resolves or words: an
-    anchor or alias (events), a tag, a merge key, a key that is not a plain string, a duplicate
-    key, a value the constructor refuses, nesting past the limit."""
-
-
-def _value(loader: Any, node: yaml.Node) -> Any:
-    """The Python value of a node graph of plain strings, lists and mappings (and any scalar
-    the constructor resolves), without positions; _Irregular for anything else."""
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == _STR_TAG:
-            return node.value
-        if tag == _TIMESTAMP_TAG:
-            return str(node.value)
-        try:
-            return loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            raise _Irregular from exc
-    if isinstance(node, yaml.MappingNode) and tag == _MAP_TAG:
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag != _STR_TAG or key_node.value in out:
-                raise _Irregular
-            out[key_node.value] = _value(loader, value_node)
-        return out
-    if isinstance(node, yaml.SequenceNode) and tag == _SEQ_TAG:
-        return [_value(loader, item) for item in node.value]
-    raise _Irregular
+    """`_from_events` met what only the node path resolves or words: an anchor or alias, a tag,
+    a merge key, a key that is not a plain string, a duplicate key, a value the constructor
+    refuses, nesting past the limit."""
 
 
 def _read(loader: Any, text: str) -> tuple[list[Document], list[YamlProblem]]:
@@ -352,17 +327,11 @@ def _read(loader: Any, text: str) -> tuple[list[Document], list[YamlProblem]]:
         if unsafe is not None:
             problems.append(YamlProblem(line, col, "", unsafe))
             continue
-        try:
-            value = _value(loader, node)
-        except _Irregular:
-            # As the constructor's own construct_document does after each document: a refused
-            # value would otherwise stay marked as being constructed.
-            loader.constructed_objects, loader.recursive_objects = {}, {}
-            builder = _Builder(loader)
-            value = builder.build(node, "")
-            if builder.problems:
-                problems.extend(builder.problems)
-                continue
+        builder = _Builder(loader)
+        value = builder.build(node, "")
+        if builder.problems:
+            problems.extend(builder.problems)
+            continue
         if value is None:
             continue  # an empty document, e.g. after a trailing `---`
         documents.append(Document(value, line, col, text, index))

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from certgov.apply.stores.base import RecordMeta, SecretRecord
+from certgov.declarations.sources import DirectoryTree
 from certgov.errors import SecretStoreError
 from certgov.secretpath import validate_secret_path
 
@@ -72,29 +73,22 @@ class FileStore:
         walk costs less than a lookup per account, at thousands of them. Links are not
         followed, and a file that is not a clean record is left out, for `read_meta` to report.
         """
+        try:
+            records = DirectoryTree(Path(self.folder)).files()
+        except OSError:
+            return {}  # no folder yet (or none this process may list)
         out: dict[str, RecordMeta] = {}
-        folders = [(os.fspath(self.folder), "")]
-        while folders:
-            folder, prefix = folders.pop()
-            try:
-                with os.scandir(folder) as scan:
-                    entries = list(scan)
-            except OSError:
+        for rel in records:
+            if not rel.endswith(".json"):
                 continue
-            for entry in entries:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir():
-                    folders.append((entry.path, f"{prefix}{entry.name}/"))
-                elif entry.name.endswith(".json"):
-                    path = prefix + entry.name.removesuffix(".json")
-                    try:
-                        validate_secret_path(path)
-                        meta = self._read_meta(entry.path)
-                    except SecretStoreError:
-                        continue
-                    if meta is not None:
-                        out[path] = meta
+            path = rel.removesuffix(".json")
+            try:
+                validate_secret_path(path)
+                meta = self._read_meta(os.path.join(self.folder, rel))
+            except SecretStoreError:
+                continue  # a link (O_NOFOLLOW refuses it), not JSON, not a record
+            if meta is not None:
+                out[path] = meta
         return out
 
     def _read_meta(self, target: str) -> RecordMeta | None:
